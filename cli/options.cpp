@@ -1,0 +1,50 @@
+#include "options.hpp"
+
+#include "common/error.hpp"
+#include "model/image.hpp"
+
+namespace lims::cli {
+
+kafka::Properties KafkaOptions::parsed_properties() const {
+  kafka::Properties out;
+  for (const auto& p : properties) out.push_back(kafka::parse_property(p));
+  return out;
+}
+
+void add_kafka_options(CLI::App* app, KafkaOptions& options) {
+  app->add_option("-b,--brokers", options.brokers, "Kafka bootstrap servers, host:port[,...]")
+      ->envname("LIMS_BROKERS")
+      ->capture_default_str();
+  app->add_option("-X", options.properties,
+                  "A librdkafka property key=value, passed through as is (repeatable)")
+      ->allow_extra_args(false);
+  app->add_option("--connect-timeout", options.connect_timeout_s,
+                  "Seconds to wait for the broker before exiting 3")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+void add_store_option(CLI::App* app, std::string& store) {
+  app->add_option("-s,--store", store, "Consumer store: sqlite:PATH")
+      ->envname("LIMS_STORE")
+      ->capture_default_str();
+}
+
+void add_topic_prefix_option(CLI::App* app, std::string& prefix) {
+  app->add_option("--topic-prefix", prefix,
+                  "Prefix for the plant topics, e.g. 'stg.' for stg.potato")
+      ->envname("LIMS_TOPIC_PREFIX");
+}
+
+Plant parse_plant_arg(const std::string& text) {
+  if (auto p = parse_plant(text)) return *p;
+  throw Error("plant '" + text + "' is not one of potato, tomato, pepper", ExitCode::usage);
+}
+
+std::vector<std::string> plant_topics(const std::string& prefix) {
+  std::vector<std::string> topics;
+  for (Plant p : kPlants) topics.push_back(prefix + std::string(plant_name(p)));
+  return topics;
+}
+
+}  // namespace lims::cli

@@ -1,0 +1,86 @@
+// lims simulate: the LIMS jobs as a stream of image change events into Kafka.
+
+#include "bench/simulator.hpp"
+#include "commands.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/signals.hpp"
+
+namespace lims::cli {
+namespace {
+
+struct SimulateOptions {
+  KafkaOptions kafka;
+  std::string topic_prefix;
+  bench::WorkloadOptions workload;
+  bench::SimulatorOptions simulator;
+  std::string image_size = "15000:30000";
+  std::string encoding = "hex";
+};
+
+/// "MIN:MAX" or "N" in bytes.
+std::pair<std::size_t, std::size_t> parse_size_range(const std::string& text) {
+  try {
+    auto colon = text.find(':');
+    std::size_t lo = std::stoul(text.substr(0, colon));
+    std::size_t hi = colon == std::string::npos ? lo : std::stoul(text.substr(colon + 1));
+    if (lo >= 4000 && hi <= 200000 && lo <= hi) return {lo, hi};
+  } catch (const std::exception&) {
+  }
+  throw Error("--image-size '" + text + "': expected MIN:MAX bytes within 4000..200000",
+              ExitCode::usage);
+}
+
+int run_simulate(SimulateOptions o) {
+  install_stop_handlers();
+  std::tie(o.workload.image_min_bytes, o.workload.image_max_bytes) =
+      parse_size_range(o.image_size);
+  o.simulator.topic_prefix = o.topic_prefix;
+  o.simulator.encoding =
+      o.encoding == "base64" ? codec::DataEncoding::base64 : codec::DataEncoding::hex;
+  bench::Workload workload(o.workload);
+  kafka::Producer producer({o.kafka.brokers, o.kafka.connect_timeout_ms(),
+                            o.kafka.parsed_properties()});
+  bench::SimulatorStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  bench::run_simulator(producer, workload, o.simulator, stop_flag(), stats);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::line(bench::simulator_summary(stats, seconds));
+  return producer.failed() ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace
+
+Command setup_simulate(CLI::App& app) {
+  auto o = std::make_shared<SimulateOptions>();
+  CLI::App* c = app.add_subcommand(
+      "simulate",
+      "Produce LIMS-shaped image change events, keyed by image id, to the plant topics: camera\n"
+      "creates (every 100 s per camera), disease recognition (100 s), activate/deactivate and\n"
+      "metadata edits (300 s each), soft deletes (700 s). Images are real JPEGs. Runs until\n"
+      "--count or --duration, or until Ctrl-C.");
+  add_kafka_options(c, o->kafka);
+  add_topic_prefix_option(c, o->topic_prefix);
+  c->add_option("--speedup", o->simulator.speedup, "Divide LIMS's job periods by this")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_flag("--max-rate", o->simulator.max_rate,
+              "Ignore the periods and produce as fast as possible (same sequence)");
+  c->add_option("-n,--count", o->simulator.count, "Stop after this many events");
+  c->add_option("-d,--duration", o->simulator.duration_s, "Stop after this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--seed", o->workload.seed, "Seed: the same seed gives the same sequence")
+      ->capture_default_str();
+  c->add_option("--cameras", o->workload.cameras, "Number of Camera Jobs")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  c->add_option("--image-size", o->image_size, "JPEG size range in bytes, MIN:MAX")
+      ->capture_default_str();
+  c->add_option("--encoding", o->encoding, "How `data` is encoded in events")
+      ->check(CLI::IsMember({"hex", "base64"}))
+      ->capture_default_str();
+  return {c, [o] { return run_simulate(*o); }};
+}
+
+}  // namespace lims::cli

@@ -1,0 +1,227 @@
+#include "kafka/consumer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "kafka/client.hpp"
+
+namespace lims::kafka {
+namespace {
+
+PartitionListHandle to_list(const std::vector<TopicPartition>& parts) {
+  PartitionListHandle list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const auto& tp : parts)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        tp.offset;
+  return list;
+}
+
+std::string join(const std::vector<TopicPartition>& parts) {
+  std::string s;
+  for (const auto& tp : parts) {
+    if (!s.empty()) s += ", ";
+    s += tp.topic + "/" + std::to_string(tp.partition);
+  }
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+struct Consumer::Impl {
+  RebalanceListener* listener = nullptr;
+  bool from_beginning = false;
+  std::vector<TopicPartition> seen;  // partitions assigned before (for from_beginning)
+  std::atomic<bool> fatal{false};
+  KafkaHandle rk;
+  bool closed = false;
+
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  static void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* parts, void* opaque) noexcept;
+  static void error_trampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
+  static void commit_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* offsets, void* opaque) noexcept;
+};
+
+Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->listener = listener;
+  impl_->from_beginning = config.from_beginning;
+  Properties props = {
+      {"bootstrap.servers", config.brokers},
+      {"group.id", config.group},
+      {"client.id", "lims"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"enable.partition.eof", config.report_eof ? "true" : "false"},
+      // A crashed member's partitions move after 10 s rather than Kafka's 45 s default. The
+      // embedded Kafka also makes a join that follows a leave wait this long, less 1 s (and
+      // hangs the join if members of one group disagree on it).
+      {"session.timeout.ms", "10000"},
+      // Bound the prefetch so memory stays small while a batch is being written.
+      {"queued.max.messages.kbytes", "16384"},
+      {"fetch.max.bytes", "16777216"},
+  };
+  props.insert(props.end(), config.extra.begin(), config.extra.end());
+  ConfHandle conf = detail::make_conf(props);
+  rd_kafka_conf_set_opaque(conf.get(), impl_.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), Impl::rebalance_trampoline);
+  rd_kafka_conf_set_error_cb(conf.get(), Impl::error_trampoline);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), Impl::commit_trampoline);
+  impl_->rk = detail::make_client(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_t* rk = impl_->rk.get();
+  rd_kafka_poll_set_consumer(rk);
+  detail::wait_for_cluster(rk, config.brokers, config.connect_timeout_ms);
+
+  std::vector<TopicPartition> topics;
+  for (const auto& t : config.topics) topics.push_back({t, RD_KAFKA_PARTITION_UA});
+  auto list = to_list(topics);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, list.get()))
+    throw Error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+}
+
+Consumer::~Consumer() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+void Consumer::close() {
+  if (impl_->closed || !impl_->rk) return;
+  impl_->closed = true;
+  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get()))
+    log::warn(std::string("closing the consumer: ") + rd_kafka_err2str(err));
+}
+
+std::optional<Message> Consumer::poll(int timeout_ms) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), timeout_ms);
+  if (!m) return std::nullopt;
+  return Message(Message::Handle(m));
+}
+
+void Consumer::store_offsets(const std::vector<TopicPartition>& next_offsets) {
+  if (next_offsets.empty()) return;
+  auto list = to_list(next_offsets);
+  rd_kafka_resp_err_t err = rd_kafka_offsets_store(impl_->rk.get(), list.get());
+  // _STATE / per-partition errors mean the partition moved to another consumer: that consumer
+  // re-reads from the last commit, so nothing is lost by skipping it here.
+  if (err && err != RD_KAFKA_RESP_ERR__STATE && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+    log::warn(std::string("storing offsets: ") + rd_kafka_err2str(err));
+}
+
+void Consumer::commit(bool sync) {
+  rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), nullptr, sync ? 0 : 1);
+  if (!sync || err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  throw Error(std::string("committing offsets: ") + rd_kafka_err2str(err));
+}
+
+std::vector<TopicPartition> Consumer::assignment() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  PartitionListHandle list(raw);
+  return detail::to_vector(list.get());
+}
+
+std::int64_t Consumer::lag() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+  PartitionListHandle list(raw);
+  rd_kafka_position(impl_->rk.get(), list.get());
+  std::int64_t total = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    std::int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(impl_->rk.get(), e.topic, e.partition, &low, &high) ||
+        high < 0)
+      continue;
+    std::int64_t position = e.offset >= 0 ? e.offset : low;
+    total += std::max<std::int64_t>(0, high - position);
+  }
+  return total;
+}
+
+std::optional<std::string> Consumer::fatal_error() const {
+  if (!impl_->fatal) return std::nullopt;
+  char buf[512];
+  rd_kafka_fatal_error(impl_->rk.get(), buf, sizeof buf);
+  return std::string(buf);
+}
+
+void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  std::vector<TopicPartition> list = detail::to_vector(parts);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (from_beginning) {
+      for (int i = 0; i < parts->cnt; ++i) {
+        TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
+        if (std::find(seen.begin(), seen.end(), tp) != seen.end()) continue;
+        seen.push_back(tp);
+        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+      }
+    }
+    log::info("assigned " + join(list));
+    if (cooperative) {
+      ErrorHandle e(rd_kafka_incremental_assign(rk.get(), parts));
+      if (e) log::error(std::string("assigning partitions: ") + rd_kafka_error_string(e.get()));
+    } else {
+      rd_kafka_assign(rk.get(), parts);
+    }
+    if (listener) listener->on_assigned(list);
+    return;
+  }
+  const bool lost = rd_kafka_assignment_lost(rk.get());
+  log::info(std::string(lost ? "lost " : "revoking ") + join(list));
+  // After a lost assignment another member may already own the partitions: committing would be
+  // refused, and the records will be re-read by the new owner.
+  if (listener && !lost) listener->on_revoking(list);
+  if (cooperative) {
+    ErrorHandle e(rd_kafka_incremental_unassign(rk.get(), parts));
+    if (e) log::error(std::string("unassigning partitions: ") + rd_kafka_error_string(e.get()));
+  } else {
+    rd_kafka_assign(rk.get(), nullptr);
+  }
+}
+
+void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                    rd_kafka_topic_partition_list_t* parts,
+                                    void* opaque) noexcept {
+  auto* self = static_cast<Impl*>(opaque);
+  try {
+    self->on_rebalance(err, parts);
+  } catch (const std::exception& e) {
+    log::error(std::string("during rebalance: ") + e.what());
+  } catch (...) {
+    log::error("during rebalance: unknown exception");
+  }
+}
+
+void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept {
+  auto* self = static_cast<Impl*>(opaque);
+  try {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      self->fatal = true;
+      log::error(std::string("kafka: fatal: ") + reason);
+    } else {
+      log::warn(std::string("kafka: ") + reason);
+    }
+  } catch (...) {
+  }
+}
+
+void Consumer::Impl::commit_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t*, void*) noexcept {
+  try {
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      log::warn(std::string("offset commit failed (will retry with the next commit): ") +
+                rd_kafka_err2str(err));
+  } catch (...) {
+  }
+}
+
+}  // namespace lims::kafka

@@ -1,0 +1,69 @@
+#pragma once
+// A high-level group consumer with manual offset storing and committing.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kafka/config.hpp"
+#include "kafka/message.hpp"
+
+namespace lims::kafka {
+
+/// Told about partition movements. Called on the thread that calls Consumer::poll().
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  /// Partitions that were just added to this consumer.
+  virtual void on_assigned(const std::vector<TopicPartition>& partitions) = 0;
+  /// Partitions about to be taken away: finish and commit their work before returning.
+  virtual void on_revoking(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+struct ConsumerConfig {
+  std::string brokers;
+  std::string group = "lims-consumer";
+  std::vector<std::string> topics;
+  bool from_beginning = false;  // ignore committed offsets on the first assignment
+  bool report_eof = false;      // deliver partition-EOF events (for --exit-at-end)
+  int connect_timeout_ms = 10000;
+  Properties extra;  // -X pass-through, applied last
+};
+
+class Consumer {
+ public:
+  /// Connects (bounded by connect_timeout_ms, else lims::Error unreachable) and subscribes.
+  Consumer(const ConsumerConfig& config, RebalanceListener* listener);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// The next record or event, or nullopt after `timeout_ms` without one.
+  std::optional<Message> poll(int timeout_ms);
+  /// Marks everything before each given offset as processed (offset = next to read).
+  /// Partitions no longer assigned are skipped. Thread-safe.
+  void store_offsets(const std::vector<TopicPartition>& next_offsets);
+  /// Commits the stored offsets; waits for the broker's answer when `sync`. Thread-safe.
+  /// A failed async commit is logged; a failed sync commit throws lims::Error.
+  void commit(bool sync);
+  /// The current assignment.
+  std::vector<TopicPartition> assignment() const;
+  /// Records between our position and the high watermark over the assignment, from cached
+  /// watermarks (no network round trip). Partitions with no known position count fully.
+  std::int64_t lag() const;
+  /// Set when librdkafka raised a fatal error; the consumer cannot go on.
+  std::optional<std::string> fatal_error() const;
+  /// Leaves the group (revoking through the listener) and stops. Idempotent.
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lims::kafka

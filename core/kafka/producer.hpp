@@ -1,0 +1,46 @@
+#pragma once
+// An idempotent producer with delivery accounting.
+
+#include <memory>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kafka/config.hpp"
+
+namespace lims::kafka {
+
+struct ProducerConfig {
+  std::string brokers;
+  int connect_timeout_ms = 10000;
+  Properties extra;  // -X pass-through, applied last
+};
+
+class Producer {
+ public:
+  /// Connects (bounded by connect_timeout_ms, else lims::Error unreachable).
+  explicit Producer(const ProducerConfig& config);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  /// Queues one record (copying key and value); a nullopt value produces a tombstone.
+  /// `partition` -1 lets the partitioner choose by key; `timestamp_ms` 0 means now.
+  /// Waits while the local queue is full. Throws lims::Error if the record cannot be queued.
+  void produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
+               std::int32_t partition = -1, std::int64_t timestamp_ms = 0);
+  /// Serves delivery reports for up to `timeout_ms`.
+  void poll(int timeout_ms);
+  /// Waits up to `timeout_ms` for every queued record; throws lims::Error if some remain.
+  void flush(int timeout_ms);
+  /// Records acknowledged by the broker, and those that failed for good.
+  std::uint64_t delivered() const;
+  std::uint64_t failed() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lims::kafka

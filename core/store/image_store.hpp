@@ -1,0 +1,74 @@
+#pragma once
+// ImageStore: the interface every consumer-side store implements (SQLite now, MongoDB next).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "model/image.hpp"
+
+namespace lims::store {
+
+/// One key's net change within a batch. Applying it equals applying that key's events in order:
+/// a tombstone deletes unconditionally, and the upsert that follows the last tombstone (if any)
+/// passes the stale-event guard only if it is not older than the stored record.
+struct Write {
+  Plant plant = Plant::potato;
+  std::int64_t id = 0;
+  bool delete_first = false;              // a tombstone came after every earlier upsert
+  const ImageRecord* upsert = nullptr;    // newest upsert after the last tombstone, if any
+};
+
+enum class Outcome : std::uint8_t {
+  applied,  // the upsert was written
+  stale,    // the stored record is newer; nothing changed
+  deleted,  // a delete without a following upsert was carried out (or the key was absent)
+  failed,   // this write alone was rejected for its data; see WriteResult::error
+};
+
+struct WriteResult {
+  Outcome outcome = Outcome::applied;
+  std::string error;  // why, for Outcome::failed
+};
+
+/// A store error that may go away on retry (busy, locked, connection reset, timeout).
+class TransientError : public Error {
+ public:
+  using Error::Error;
+};
+
+class ImageStore {
+ public:
+  virtual ~ImageStore() = default;
+
+  /// Applies every write in one atomic unit and returns one result per write, in order.
+  /// Throws TransientError (nothing applied, retry later) or lims::Error (cannot go on).
+  virtual std::vector<WriteResult> apply(std::span<const Write> writes) = 0;
+  /// The stored record, or nullopt.
+  virtual std::optional<ImageRecord> get(Plant plant, std::int64_t id) = 0;
+  /// How many records the plant has (soft-deleted ones included, as the Image API counts).
+  virtual std::int64_t count(Plant plant) = 0;
+  /// Calls `visit` for each record with version() > `since`, oldest first; stops when it returns
+  /// false.
+  virtual void scan_since(Plant plant, Micros since,
+                          const std::function<bool(const ImageRecord&)>& visit) = 0;
+  /// The store's address with any credentials masked, for messages.
+  virtual std::string describe() const = 0;
+};
+
+struct OpenOptions {
+  bool read_only = false;  // readers (get-image) never create or change a store
+};
+
+/// Opens the store named by `uri`: "sqlite:PATH" (or "sqlite://PATH", "sqlite::memory:").
+/// Throws lims::Error with ExitCode::usage for an unknown scheme and ExitCode::unreachable if it
+/// cannot be opened.
+std::unique_ptr<ImageStore> open_store(std::string_view uri, const OpenOptions& options = {});
+
+}  // namespace lims::store

@@ -1,0 +1,22 @@
+#include <string>
+
+#include "store/image_store.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace lims::store {
+
+std::unique_ptr<ImageStore> open_store(std::string_view uri, const OpenOptions& options) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (uri.starts_with(kSqlite)) {
+    std::string_view path = uri.substr(kSqlite.size());
+    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite://rel or sqlite:///abs
+    if (path.empty())
+      throw Error("store '" + std::string(uri) + "' names no file; expected sqlite:PATH",
+                  ExitCode::usage);
+    return std::make_unique<SqliteStore>(std::string(path), options);
+  }
+  throw Error("store '" + std::string(uri) + "' has an unknown scheme; expected sqlite:PATH",
+              ExitCode::usage);
+}
+
+}  // namespace lims::store

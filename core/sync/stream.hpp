@@ -1,0 +1,81 @@
+#pragma once
+// The stream synchronizer: consume, decode, collapse per key, apply to the store, then commit.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "kafka/consumer.hpp"
+#include "store/image_store.hpp"
+#include "sync/bad_records.hpp"
+
+namespace lims::sync {
+
+struct StreamOptions {
+  std::size_t batch_max_events = 1000;
+  std::size_t batch_max_bytes = 16u << 20;  // raw value bytes
+  int batch_max_ms = 100;                   // oldest record's longest wait before a write
+  bool exit_at_end = false;    // stop once every assigned partition is drained and committed
+  std::uint64_t max_records = 0;  // stop after this many records (0: no limit)
+  int retry_initial_ms = 100;     // store backoff on transient errors
+  int retry_max_ms = 10000;
+  std::chrono::milliseconds progress_interval{5000};
+};
+
+/// Counters, readable from any thread while the stream runs.
+struct StreamCounters {
+  std::atomic<std::uint64_t> records{0};  // received (good and bad)
+  std::atomic<std::uint64_t> bytes{0};    // value bytes received
+  std::atomic<std::uint64_t> applied{0};
+  std::atomic<std::uint64_t> stale{0};
+  std::atomic<std::uint64_t> deleted{0};
+  std::atomic<std::uint64_t> bad{0};  // rejected by the codec or the store
+  std::atomic<std::uint64_t> committed_records{0};
+  std::atomic<std::uint64_t> committed_bytes{0};
+  std::atomic<bool> backing_off{false};  // the store is failing and we are retrying
+};
+
+/// A point-in-time view for progress lines and summaries.
+struct StreamSnapshot {
+  std::uint64_t records = 0, bytes = 0, applied = 0, stale = 0, deleted = 0, bad = 0;
+  std::int64_t lag = 0;
+  double elapsed_s = 0;  // since the stream started
+  double steady_s = 0;   // from the first record received to the last commit
+  std::uint64_t steady_records = 0, steady_bytes = 0;
+  /// Committed records per second over the steady window (0 before anything committed).
+  double events_per_s() const { return steady_s > 0 ? steady_records / steady_s : 0; }
+  double mb_per_s() const { return steady_s > 0 ? steady_bytes / steady_s / 1e6 : 0; }
+};
+
+class StreamSync {
+ public:
+  /// Connects the consumer (may throw lims::Error unreachable) with the store and sink given.
+  StreamSync(const kafka::ConsumerConfig& consumer, store::ImageStore& store,
+             BadRecordSink& bad_records, StreamOptions options);
+  ~StreamSync();
+  StreamSync(const StreamSync&) = delete;
+  StreamSync& operator=(const StreamSync&) = delete;
+
+  /// Runs until `stop` is set, the end is reached (exit_at_end / max_records) or a fatal error
+  /// (thrown as lims::Error). Always finishes and commits the batch in hand and leaves the group
+  /// before returning. `progress` (optional) is called every progress_interval.
+  void run(const std::atomic<bool>& stop,
+           const std::function<void(const StreamSnapshot&)>& progress = {});
+  /// Current counters; thread-safe.
+  StreamSnapshot snapshot() const;
+  const StreamCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// "consume: N records, A applied, S stale, D deleted, B bad; steady rate X events/s, Y MB/s"
+std::string summary_line(const StreamSnapshot& s);
+/// "consume: N records (X events/s, Y MB/s): A applied, ... lag L", rates since `before`.
+std::string progress_line(const StreamSnapshot& now, const StreamSnapshot& before);
+
+}  // namespace lims::sync

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# e2e: the lims binary as a user runs it: dev-broker + simulate + consume + get-image.
+set -euo pipefail
+LIMS=${1:?usage: pipeline.sh PATH/TO/lims}
+WORK=$(mktemp -d)
+BROKER_PID=
+cleanup() {
+  [[ -n $BROKER_PID ]] && kill "$BROKER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
+expect_exit() {  # expect_exit CODE CMD...
+  local want=$1; shift
+  local got=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+  [[ $got == "$want" ]] || { cat "$WORK/err" >&2; fail "'$*' exited $got, expected $want"; }
+}
+cd "$WORK"
+
+# dev-broker prints its address as the first line of stdout; read blocks until it is there.
+coproc BROKER { exec "$LIMS" dev-broker --partitions 2 2>"$WORK/broker.err"; }
+BROKER_PID=$BROKER_PID
+read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
+[[ $BROKERS =~ ^[0-9.]+:[0-9]+$ ]] || fail "dev-broker's first line is '$BROKERS', not host:port"
+
+"$LIMS" simulate -b "$BROKERS" --max-rate --count 120 --seed 7 2>sim.err
+grep -q '^simulate: 120 events' sim.err || { cat sim.err; fail "simulate summary"; }
+
+"$LIMS" consume -b "$BROKERS" --exit-at-end --store sqlite:e2e.db 2>consume.err \
+  || { cat consume.err; fail "consume exited non-zero"; }
+grep -Eq '^consume: 120 records: [0-9]+ applied, [0-9]+ stale, 0 deleted, 0 bad; steady rate [0-9]+ events/s, [0-9.]+ MB/s' \
+  consume.err || { cat consume.err; fail "consume summary"; }
+
+# A second run of the same group has nothing left to do.
+# (The embedded Kafka makes a join right after a leave wait session.timeout.ms less 1 s.)
+"$LIMS" consume -b "$BROKERS" --exit-at-end --store sqlite:e2e.db 2>consume2.err
+grep -q '^consume: 0 records' consume2.err || { cat consume2.err; fail "re-run re-read records"; }
+
+# get-image prints the Image API shape; --out writes a real JPEG.
+for plant in potato tomato pepper; do
+  if "$LIMS" get-image "$plant" 1 --store sqlite:e2e.db >rec.json 2>/dev/null; then break; fi
+done
+/usr/bin/python3 - "$plant" <<'PY' || fail "get-image JSON shape"
+import json, sys
+r = json.load(open("rec.json"))
+keys = ["id", "camera_id", "data", "gps_coordinates", "created_at", "updated_at",
+        "is_active", "is_deleted", "disease", "percentage"]
+assert list(r) == keys, list(r)
+assert r["id"] == 1 and r["data"].startswith("ffd8ff"), r["id"]
+assert len(r["gps_coordinates"]) == 2
+PY
+"$LIMS" get-image "$plant" 1 --store sqlite:e2e.db --out leaf.jpg >meta.json 2>/dev/null
+[[ $(head -c 3 leaf.jpg | od -An -tx1 | tr -d ' ') == ffd8ff ]] || fail "--out is not a JPEG"
+grep -q '"data"' meta.json && fail "--out still printed data"
+
+expect_exit 1 "$LIMS" get-image tomato 999999 --store sqlite:e2e.db
+grep -q 'no tomato image with id 999999' "$WORK/err" || fail "not-found message"
+expect_exit 2 "$LIMS" get-image cucumber 1 --store sqlite:e2e.db
+expect_exit 2 "$LIMS" get-image tomato -4 --store sqlite:e2e.db
+expect_exit 2 "$LIMS" consume --no-such-flag
+expect_exit 3 "$LIMS" get-image tomato 1 --store sqlite:missing.db
+expect_exit 3 "$LIMS" consume -b 127.0.0.1:1 --connect-timeout 1 --store sqlite:x.db
+"$LIMS" dev-broker --help | grep -q '5 MiB' || fail "dev-broker --help does not state the 5 MiB limit"
+
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID" || fail "dev-broker did not exit 0 on SIGTERM"
+BROKER_PID=
+echo "e2e: pipeline ok"
