@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "bench/jpeg.hpp"
 #include "common/error.hpp"
@@ -19,6 +20,9 @@ const std::vector<const char*>& diseases(Plant p) {
   }};
   return table[static_cast<std::size_t>(p)];
 }
+
+/// A GPS coordinate near `centre`, rounded to 6 decimals as LIMS's cameras report them.
+double near(double centre, double u) { return std::round((centre + (u - 0.5) * 0.2) * 1e6) / 1e6; }
 
 // LIMS job periods in seconds (reference/lims.md).
 constexpr std::array<double, kJobCount> kPeriods = {100, 100, 300, 300, 700};
@@ -84,8 +88,8 @@ Change Workload::next(Micros now) {
       Image img;
       img.meta.id = static_cast<std::int64_t>(list.size()) + 1;
       img.meta.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
-      img.meta.latitude = 48.5 + (unit(rng_) - 0.5) * 0.2;
-      img.meta.longitude = 16.9 + (unit(rng_) - 0.5) * 0.2;
+      img.meta.latitude = near(48.5, unit(rng_));
+      img.meta.longitude = near(16.9, unit(rng_));
       img.meta.created_at = now;
       img.meta.is_active = true;
       img.jpeg = std::uniform_int_distribution<std::uint32_t>(
@@ -111,8 +115,8 @@ Change Workload::next(Micros now) {
       }
       case Job::activate: m.is_active = !m.is_active; break;
       case Job::metadata:
-        m.latitude = 48.5 + (unit(rng_) - 0.5) * 0.2;
-        m.longitude = 16.9 + (unit(rng_) - 0.5) * 0.2;
+        m.latitude = near(48.5, unit(rng_));
+        m.longitude = near(16.9, unit(rng_));
         m.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
         break;
       case Job::soft_delete: m.is_deleted = true; break;

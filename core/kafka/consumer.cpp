@@ -65,7 +65,8 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
       {"session.timeout.ms", "10000"},
       // Bound the prefetch so memory stays small while a batch is being written.
       {"queued.max.messages.kbytes", "16384"},
-      {"fetch.max.bytes", "16777216"},
+      // A fetch response well under the queue bound, or librdkafka stalls on a full queue.
+      {"fetch.max.bytes", "4194304"},
   };
   props.insert(props.end(), config.extra.begin(), config.extra.end());
   ConfHandle conf = detail::make_conf(props);
@@ -144,6 +145,16 @@ std::int64_t Consumer::lag() const {
     total += std::max<std::int64_t>(0, high - position);
   }
   return total;
+}
+
+void Consumer::wake_fetchers() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionListHandle list(raw);
+  if (list->cnt == 0) return;
+  for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+  // One ListOffsets request per leader; its answer also refreshes the cached watermarks.
+  rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), 1000);
 }
 
 std::optional<std::string> Consumer::fatal_error() const {

@@ -56,6 +56,11 @@ class Consumer {
   /// Records between our position and the high watermark over the assignment, from cached
   /// watermarks (no network round trip). Partitions with no known position count fully.
   std::int64_t lag() const;
+  /// Asks each partition leader for its end offsets. Besides freshening lag(), this wakes
+  /// librdkafka's fetcher: before librdkafka 2.2 it sleeps up to 1 s after the local queue has
+  /// been full, even once the queue has drained, which would stall a consumer working through
+  /// a backlog. Call when no record arrived although lag() says more are waiting.
+  void wake_fetchers();
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;
   /// Leaves the group (revoking through the listener) and stops. Idempotent.

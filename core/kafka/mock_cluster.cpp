@@ -11,7 +11,8 @@ struct MockCluster::Impl {
 };
 
 MockCluster::MockCluster(int brokers) : impl_(std::make_unique<Impl>()) {
-  impl_->rk = detail::make_client(RD_KAFKA_PRODUCER, detail::make_conf({}));
+  // The handle only hosts the cluster: it has no brokers of its own to be warned about.
+  impl_->rk = detail::make_client(RD_KAFKA_PRODUCER, detail::make_conf({{"log_level", "3"}}));
   impl_->cluster.reset(rd_kafka_mock_cluster_new(impl_->rk.get(), brokers));
   if (!impl_->cluster) throw Error("cannot start the embedded Kafka (librdkafka mock cluster)");
 }

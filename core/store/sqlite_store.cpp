@@ -182,7 +182,10 @@ WriteResult SqliteStore::apply_one(const Write& w) {
   sqlite3_bind_int64(u, 1, r.id);
   sqlite3_bind_int64(u, 2, r.camera_id);
   // SQLITE_STATIC: the record outlives the step, so SQLite reads the bytes without copying them.
-  sqlite3_bind_blob64(u, 3, r.data.data(), r.data.size(), SQLITE_STATIC);
+  if (r.data.empty())
+    sqlite3_bind_zeroblob(u, 3, 0);  // an empty vector's null pointer would bind NULL
+  else
+    sqlite3_bind_blob64(u, 3, r.data.data(), r.data.size(), SQLITE_STATIC);
   sqlite3_bind_double(u, 4, r.latitude);
   sqlite3_bind_double(u, 5, r.longitude);
   if (r.disease)

@@ -11,7 +11,9 @@
 
 namespace lims::sync {
 
-/// What became of the events of a batch (every event lands in exactly one bucket).
+/// What became of the events of a batch (every event lands in exactly one bucket). An upsert
+/// that a newer one of the same batch superseded is counted with the newer one's outcome: the
+/// stored version it would have been compared with is never read.
 struct Tally {
   std::uint64_t applied = 0;  // written (or overwritten later in the same batch)
   std::uint64_t stale = 0;    // older than the stored record or than an earlier event of the batch

@@ -17,6 +17,8 @@ namespace lims::sync {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+/// How long no record may arrive while the broker has more before the fetchers are woken.
+constexpr auto kStallAfter = std::chrono::milliseconds(20);
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -262,22 +264,29 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   }
 
   int poll_timeout_ms() const {
-    if (filling->empty()) return 100;
+    if (filling->empty()) return 20;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         filling->opened + std::chrono::milliseconds(options.batch_max_ms) - Clock::now());
-    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 100));
+    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 20));
   }
 
   void run(const std::atomic<bool>& stop,
            const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
     this->stop = &stop;
+    auto last_record = Clock::now();
     auto next_progress = Clock::now() + options.progress_interval;
     while (!stop.load(std::memory_order_relaxed)) {
       if (auto fatal = consumer->fatal_error())
         throw Error("Kafka consumer failed for good: " + *fatal);
       rethrow_failure();
       if (options.max_records && counters.records >= options.max_records) break;
-      if (auto m = consumer->poll(poll_timeout_ms())) take(std::move(*m));
+      if (auto m = consumer->poll(poll_timeout_ms())) {
+        take(std::move(*m));
+        last_record = Clock::now();
+      } else if (Clock::now() - last_record >= kStallAfter && consumer->lag() > 0) {
+        consumer->wake_fetchers();  // records wait at the broker, yet none arrive
+        last_record = Clock::now();
+      }
       if (batch_due() && !submit()) break;
       if (progress && Clock::now() >= next_progress) {
         progress(self.snapshot());

@@ -1,0 +1,466 @@
+#pragma once
+// The ImageStore contract: one set of cases every store must pass (SQLite now, MongoDB next).
+// A store's test calls run_store_contract() from one TEST_CASE; each SUBCASE gets a fresh store.
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/image.hpp"
+#include "store/image_store.hpp"
+
+namespace lims::test {
+
+/// How the contract gets stores: `make` returns a fresh, empty store each call; `reconnect`, if
+/// set, opens a second, independent connection to the store `make` returned last (to prove that
+/// committed data is visible to other readers and survives closing the first connection).
+struct StoreFactory {
+  std::function<std::unique_ptr<store::ImageStore>()> make;
+  std::function<std::unique_ptr<store::ImageStore>()> reconnect;
+};
+
+/// 2023-10-08T15:39:49.123123Z, a time with every microsecond digit set.
+inline constexpr Micros kT0 = 1'696'779'589'123'123;
+
+/// A complete record with all optional fields set; `version_offset` moves both times.
+inline ImageRecord sample_record(std::int64_t id, Micros version_offset = 0) {
+  ImageRecord r;
+  r.id = id;
+  r.camera_id = 7;
+  r.data = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0xff, 0xd9};
+  r.latitude = 48.476563;
+  r.longitude = 16.585654;
+  r.disease = "Bacterial Spot";
+  r.percentage = 0.8765;
+  r.created_at = kT0 - 1'000'000 + version_offset;
+  r.updated_at = kT0 + version_offset;
+  r.is_active = true;
+  r.is_deleted = false;
+  return r;
+}
+
+inline store::Write upsert_of(Plant plant, const ImageRecord& r, bool delete_first = false) {
+  return store::Write{plant, r.id, delete_first, &r};
+}
+
+inline store::Write delete_of(Plant plant, std::int64_t id) {
+  return store::Write{plant, id, true, nullptr};
+}
+
+/// Applies one write and returns its outcome.
+inline store::Outcome apply_one(store::ImageStore& s, const store::Write& w) {
+  const std::vector<store::WriteResult> results = s.apply({&w, 1});
+  REQUIRE(results.size() == 1);
+  return results[0].outcome;
+}
+
+/// Every version() the store visits for `plant` after `since`, in visiting order.
+inline std::vector<Micros> scanned_versions(store::ImageStore& s, Plant plant, Micros since) {
+  std::vector<Micros> versions;
+  s.scan_since(plant, since, [&](const ImageRecord& r) {
+    versions.push_back(r.version());
+    return true;
+  });
+  return versions;
+}
+
+/// Checks field by field (so a failure names the field), then as a whole.
+inline void check_same_record(const std::optional<ImageRecord>& got, const ImageRecord& want) {
+  REQUIRE(got.has_value());
+  CHECK(got->id == want.id);
+  CHECK(got->camera_id == want.camera_id);
+  CHECK(got->data == want.data);
+  CHECK(got->latitude == want.latitude);
+  CHECK(got->longitude == want.longitude);
+  CHECK(got->disease == want.disease);
+  CHECK(got->percentage == want.percentage);
+  CHECK(got->created_at == want.created_at);
+  CHECK(got->updated_at == want.updated_at);
+  CHECK(got->is_active == want.is_active);
+  CHECK(got->is_deleted == want.is_deleted);
+  CHECK(*got == want);
+}
+
+// ---- the cases, one function per concern ----
+
+inline void contract_round_trip(const StoreFactory& f) {
+  auto s = f.make();
+  std::vector<ImageRecord> records;
+
+  ImageRecord full = sample_record(1);
+  full.data.clear();
+  for (int rep = 0; rep < 64; ++rep)  // every byte value, 16 KiB, NULs and 0xff included
+    for (int b = 0; b < 256; ++b) full.data.push_back(static_cast<std::uint8_t>(b ^ rep));
+  records.push_back(full);
+
+  ImageRecord nulls = sample_record(2);  // every nullable field null, flags the other way round
+  nulls.disease.reset();
+  nulls.percentage.reset();
+  nulls.updated_at.reset();
+  nulls.is_active = false;
+  nulls.is_deleted = true;
+  records.push_back(nulls);
+
+  ImageRecord before_epoch = sample_record(3);  // negative times, microseconds kept
+  before_epoch.created_at = -1'234'567'890'123'457;
+  before_epoch.updated_at = -1;
+  before_epoch.latitude = -33.8688;
+  before_epoch.longitude = -0.0;
+  before_epoch.percentage = 0.0;  // zero, not null
+  before_epoch.disease = "";      // empty, not null
+  records.push_back(before_epoch);
+
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  ImageRecord big_id = sample_record(kMax);
+  big_id.camera_id = kMax - 1;
+  big_id.disease = "Kraut- und Knollenfäule – 疫病 🥔";
+  big_id.percentage = 1.0;
+  big_id.created_at = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999
+  big_id.updated_at.reset();
+  records.push_back(big_id);
+  records.push_back(sample_record(kMax - 1, 1));
+
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(upsert_of(Plant::tomato, r));
+  const auto results = s->apply(writes);
+  REQUIRE(results.size() == records.size());
+  for (const auto& res : results) CHECK(res.outcome == store::Outcome::applied);
+
+  for (const auto& r : records) {
+    CAPTURE(r.id);
+    check_same_record(s->get(Plant::tomato, r.id), r);
+    CHECK_FALSE(s->get(Plant::potato, r.id).has_value());  // plants do not share keys
+    CHECK_FALSE(s->get(Plant::pepper, r.id).has_value());
+  }
+  CHECK_FALSE(s->get(Plant::tomato, 12345).has_value());
+}
+
+inline void contract_newer_replaces(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord old_r = sample_record(10);
+  REQUIRE(apply_one(*s, upsert_of(Plant::potato, old_r)) == store::Outcome::applied);
+
+  ImageRecord newer = sample_record(10, 1);  // one microsecond newer, every field changed
+  newer.camera_id = 99;
+  newer.data = {0x01, 0x02};
+  newer.latitude = 1.5;
+  newer.longitude = 2.5;
+  newer.disease.reset();
+  newer.percentage.reset();
+  newer.is_active = false;
+  newer.is_deleted = true;
+  CHECK(apply_one(*s, upsert_of(Plant::potato, newer)) == store::Outcome::applied);
+  check_same_record(s->get(Plant::potato, 10), newer);
+  CHECK(s->count(Plant::potato) == 1);
+}
+
+inline void contract_equal_version_reapplies(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord r = sample_record(11);
+  REQUIRE(apply_one(*s, upsert_of(Plant::pepper, r)) == store::Outcome::applied);
+  // A redelivery of the same event is idempotent: applied again, nothing changes.
+  CHECK(apply_one(*s, upsert_of(Plant::pepper, r)) == store::Outcome::applied);
+  CHECK(apply_one(*s, upsert_of(Plant::pepper, r)) == store::Outcome::applied);
+  check_same_record(s->get(Plant::pepper, 11), r);
+  CHECK(s->count(Plant::pepper) == 1);
+}
+
+inline void contract_older_is_stale(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord current = sample_record(12, 5);
+  REQUIRE(apply_one(*s, upsert_of(Plant::tomato, current)) == store::Outcome::applied);
+
+  ImageRecord older = sample_record(12, 4);  // one microsecond older
+  older.camera_id = 1234;
+  older.data = {0xaa};
+  CHECK(apply_one(*s, upsert_of(Plant::tomato, older)) == store::Outcome::stale);
+  check_same_record(s->get(Plant::tomato, 12), current);
+
+  ImageRecord ancient = sample_record(12);
+  ancient.created_at = -5;
+  ancient.updated_at.reset();
+  CHECK(apply_one(*s, upsert_of(Plant::tomato, ancient)) == store::Outcome::stale);
+  check_same_record(s->get(Plant::tomato, 12), current);
+}
+
+inline void contract_guard_uses_updated_else_created(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::potato;
+
+  SUBCASE("stored without updated_at: compares created_at") {
+    ImageRecord stored = sample_record(20);
+    stored.updated_at.reset();
+    stored.created_at = 1'000;
+    REQUIRE(apply_one(*s, upsert_of(p, stored)) == store::Outcome::applied);
+
+    ImageRecord older = stored;  // created earlier, never updated
+    older.created_at = 999;
+    older.camera_id = 2;
+    CHECK(apply_one(*s, upsert_of(p, older)) == store::Outcome::stale);
+    check_same_record(s->get(p, 20), stored);
+
+    ImageRecord updated = stored;  // created earlier than stored, but updated after it
+    updated.created_at = 500;
+    updated.updated_at = 1'001;
+    updated.camera_id = 3;
+    CHECK(apply_one(*s, upsert_of(p, updated)) == store::Outcome::applied);
+    check_same_record(s->get(p, 20), updated);
+  }
+  SUBCASE("stored with updated_at: compares updated_at, not created_at") {
+    ImageRecord stored = sample_record(21);
+    stored.created_at = 1'000;
+    stored.updated_at = 2'000;
+    REQUIRE(apply_one(*s, upsert_of(p, stored)) == store::Outcome::applied);
+
+    ImageRecord no_update = stored;  // created after the stored created_at, before its update
+    no_update.updated_at.reset();
+    no_update.created_at = 1'500;
+    no_update.camera_id = 4;
+    CHECK(apply_one(*s, upsert_of(p, no_update)) == store::Outcome::stale);
+    check_same_record(s->get(p, 21), stored);
+
+    ImageRecord older_update = stored;  // newer created_at does not matter, updated_at does
+    older_update.created_at = 1'999;
+    older_update.updated_at = 1'999;
+    CHECK(apply_one(*s, upsert_of(p, older_update)) == store::Outcome::stale);
+    check_same_record(s->get(p, 21), stored);
+
+    ImageRecord later = stored;  // no updated_at, but created after the stored update
+    later.updated_at.reset();
+    later.created_at = 2'001;
+    later.camera_id = 5;
+    CHECK(apply_one(*s, upsert_of(p, later)) == store::Outcome::applied);
+    check_same_record(s->get(p, 21), later);
+  }
+}
+
+inline void contract_delete(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord a = sample_record(30);
+  const ImageRecord b = sample_record(31);
+  REQUIRE(s->apply(std::vector{upsert_of(Plant::pepper, a), upsert_of(Plant::pepper, b)}).size() ==
+          2);
+  REQUIRE(apply_one(*s, upsert_of(Plant::tomato, a)) == store::Outcome::applied);
+
+  CHECK(apply_one(*s, delete_of(Plant::pepper, 30)) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(Plant::pepper, 30).has_value());
+  check_same_record(s->get(Plant::pepper, 31), b);  // only that key
+  check_same_record(s->get(Plant::tomato, 30), a);  // only that plant
+  CHECK(s->count(Plant::pepper) == 1);
+
+  // Deleting an absent key (again, or never stored) is fine too.
+  CHECK(apply_one(*s, delete_of(Plant::pepper, 30)) == store::Outcome::deleted);
+  CHECK(apply_one(*s, delete_of(Plant::potato, 424242)) == store::Outcome::deleted);
+  CHECK(s->count(Plant::pepper) == 1);
+  CHECK(s->count(Plant::potato) == 0);
+}
+
+inline void contract_delete_clears_guard(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord newer = sample_record(40, 1'000'000);
+  REQUIRE(apply_one(*s, upsert_of(Plant::potato, newer)) == store::Outcome::applied);
+
+  ImageRecord older = sample_record(40);  // older than what is stored
+  older.camera_id = 8;
+  older.disease.reset();
+  CHECK(apply_one(*s, upsert_of(Plant::potato, older, /*delete_first=*/true)) ==
+        store::Outcome::applied);
+  check_same_record(s->get(Plant::potato, 40), older);
+  CHECK(s->count(Plant::potato) == 1);
+
+  // On an absent key, delete_first + upsert simply inserts.
+  const ImageRecord fresh = sample_record(41);
+  CHECK(apply_one(*s, upsert_of(Plant::potato, fresh, true)) == store::Outcome::applied);
+  check_same_record(s->get(Plant::potato, 41), fresh);
+}
+
+inline void contract_count(const StoreFactory& f) {
+  auto s = f.make();
+  for (Plant p : kPlants) CHECK(s->count(p) == 0);
+
+  std::vector<ImageRecord> records;
+  for (std::int64_t id = 1; id <= 5; ++id) records.push_back(sample_record(id));
+  records[1].is_deleted = true;  // soft-deleted records still count
+  records[3].is_deleted = true;
+  records[3].is_active = false;
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(upsert_of(Plant::potato, r));
+  for (std::size_t i = 0; i < 2; ++i) writes.push_back(upsert_of(Plant::pepper, records[i]));
+  s->apply(writes);
+
+  CHECK(s->count(Plant::potato) == 5);
+  CHECK(s->count(Plant::tomato) == 0);
+  CHECK(s->count(Plant::pepper) == 2);
+
+  apply_one(*s, delete_of(Plant::pepper, 1));
+  CHECK(s->count(Plant::potato) == 5);
+  CHECK(s->count(Plant::pepper) == 1);
+}
+
+inline void contract_scan_since(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::tomato;
+  // Versions given out of id order, some by updated_at, some by created_at only.
+  std::vector<ImageRecord> records;
+  const std::vector<Micros> versions = {500, -20, 300, 100, 400, 0, 200};
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    ImageRecord r = sample_record(static_cast<std::int64_t>(i) + 1);
+    if (i % 2 == 0) {
+      r.created_at = versions[i] - 1'000;
+      r.updated_at = versions[i];
+    } else {
+      r.created_at = versions[i];
+      r.updated_at.reset();
+    }
+    records.push_back(r);
+  }
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(upsert_of(p, r));
+  ImageRecord other_plant = sample_record(100);
+  other_plant.updated_at = 350;
+  writes.push_back(upsert_of(Plant::pepper, other_plant));
+  s->apply(writes);
+
+  CHECK(scanned_versions(*s, p, std::numeric_limits<Micros>::min()) ==
+        std::vector<Micros>{-20, 0, 100, 200, 300, 400, 500});
+  CHECK(scanned_versions(*s, p, 200) == std::vector<Micros>{300, 400, 500});  // strictly after
+  CHECK(scanned_versions(*s, p, 199) == std::vector<Micros>{200, 300, 400, 500});
+  CHECK(scanned_versions(*s, p, -21) == std::vector<Micros>{-20, 0, 100, 200, 300, 400, 500});
+  CHECK(scanned_versions(*s, p, 500).empty());
+  CHECK(scanned_versions(*s, Plant::potato, std::numeric_limits<Micros>::min()).empty());
+  CHECK(scanned_versions(*s, Plant::pepper, 0) == std::vector<Micros>{350});
+
+  // Visited records are whole records.
+  std::vector<ImageRecord> seen;
+  s->scan_since(p, 399, [&](const ImageRecord& r) {
+    seen.push_back(r);
+    return true;
+  });
+  REQUIRE(seen.size() == 2);
+  check_same_record(seen[0], records[4]);
+  check_same_record(seen[1], records[0]);
+
+  // The visitor stops the scan by returning false.
+  int calls = 0;
+  s->scan_since(p, 0, [&](const ImageRecord& r) {
+    ++calls;
+    CHECK(r.version() == 100);
+    return false;
+  });
+  CHECK(calls == 1);
+
+  // A stopped scan leaves the store usable, and a later scan starts over.
+  CHECK(apply_one(*s, delete_of(p, 1)) == store::Outcome::deleted);
+  CHECK(scanned_versions(*s, p, 0) == std::vector<Micros>{100, 200, 300, 400});
+}
+
+inline void contract_batch_results_in_order(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::pepper;
+  constexpr std::int64_t kKeys = 600;
+  // Seed every third key with a mid version so the batch meets stale, applied and deleted.
+  std::vector<ImageRecord> seed;
+  for (std::int64_t id = 0; id < kKeys; id += 3) seed.push_back(sample_record(id + 1, 100));
+  std::vector<store::Write> seed_writes;
+  for (const auto& r : seed) seed_writes.push_back(upsert_of(p, r));
+  s->apply(seed_writes);
+
+  std::vector<ImageRecord> records;
+  records.reserve(kKeys);
+  std::vector<store::Write> writes;
+  std::vector<store::Outcome> expected;
+  for (std::int64_t i = 0; i < kKeys; ++i) {
+    const std::int64_t id = i + 1;
+    const bool seeded = i % 3 == 0;
+    switch (i % 4) {
+      case 0:  // older than the seed where seeded
+        records.push_back(sample_record(id, 50));
+        writes.push_back(upsert_of(p, records.back()));
+        expected.push_back(seeded ? store::Outcome::stale : store::Outcome::applied);
+        break;
+      case 1:
+      case 2:  // newer than any seed
+        records.push_back(sample_record(id, 200));
+        writes.push_back(upsert_of(p, records.back()));
+        expected.push_back(store::Outcome::applied);
+        break;
+      default:
+        writes.push_back(delete_of(p, id));
+        expected.push_back(store::Outcome::deleted);
+    }
+  }
+  const auto results = s->apply(writes);
+  REQUIRE(results.size() == writes.size());
+  std::int64_t present = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    CAPTURE(i);
+    CHECK(results[i].outcome == expected[i]);
+    const auto got = s->get(p, writes[i].id);
+    if (expected[i] == store::Outcome::deleted) {
+      CHECK_FALSE(got.has_value());
+    } else {
+      REQUIRE(got.has_value());
+      CHECK(got->version() == (expected[i] == store::Outcome::stale
+                                   ? sample_record(1, 100).version()
+                                   : writes[i].upsert->version()));
+      ++present;
+    }
+  }
+  CHECK(s->count(p) == present);
+}
+
+inline void contract_second_connection(const StoreFactory& f) {
+  if (!f.reconnect) return;  // e.g. an in-memory store: nothing else can see it
+  auto s = f.make();
+  const ImageRecord r = sample_record(50);
+  REQUIRE(apply_one(*s, upsert_of(Plant::potato, r)) == store::Outcome::applied);
+
+  auto other = f.reconnect();
+  check_same_record(other->get(Plant::potato, 50), r);
+  CHECK(other->count(Plant::potato) == 1);
+
+  // A commit through the first connection after the second opened is visible to it.
+  const ImageRecord later = sample_record(51);
+  REQUIRE(apply_one(*s, upsert_of(Plant::potato, later)) == store::Outcome::applied);
+  check_same_record(other->get(Plant::potato, 51), later);
+  CHECK(other->count(Plant::potato) == 2);
+
+  // After the first connection closes, the data is still there (durable).
+  s.reset();
+  other.reset();
+  auto reopened = f.reconnect();
+  check_same_record(reopened->get(Plant::potato, 50), r);
+  check_same_record(reopened->get(Plant::potato, 51), later);
+  CHECK(scanned_versions(*reopened, Plant::potato, 0).size() == 2);
+}
+
+/// Runs every contract case; each SUBCASE gets its own store from `f.make`.
+inline void run_store_contract(const StoreFactory& f) {
+  SUBCASE("upsert inserts and get returns the record field for field") { contract_round_trip(f); }
+  SUBCASE("a newer upsert replaces") { contract_newer_replaces(f); }
+  SUBCASE("an equal version re-applies (idempotent redelivery)") {
+    contract_equal_version_reapplies(f);
+  }
+  SUBCASE("an older upsert is stale and changes nothing") { contract_older_is_stale(f); }
+  SUBCASE("the guard uses updated_at, else created_at") {
+    contract_guard_uses_updated_else_created(f);
+  }
+  SUBCASE("a delete removes the key; an absent key is fine") { contract_delete(f); }
+  SUBCASE("delete_first lets an older upsert in") { contract_delete_clears_guard(f); }
+  SUBCASE("count is per plant and includes soft-deleted records") { contract_count(f); }
+  SUBCASE("scan_since visits newer records oldest first and can stop") {
+    contract_scan_since(f);
+  }
+  SUBCASE("a batch returns one result per write, in order") { contract_batch_results_in_order(f); }
+  SUBCASE("a second connection sees committed data, which survives a reopen") {
+    contract_second_connection(f);
+  }
+}
+
+}  // namespace lims::test
