@@ -27,21 +27,25 @@ struct DemoOptions {
 };
 
 void remove_default_store() {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(std::string("demo.db") + suffix);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(std::string("demo.db") + suffix);
 }
 
 /// Prints a ready-to-paste get-image command for the newest image, and what it prints.
 void show_example(store::ImageStore& store, const std::string& uri,
                   const bench::SimulatorStats& produced) {
+  std::error_code error;
+  std::string lims = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error) lims = "lims";
   for (Plant p : kPlants) {
     std::int64_t id = produced.max_id[static_cast<std::size_t>(p)];
     if (id <= 0) continue;
     auto record = store.get(p, id);
     if (!record) continue;
-    std::cout << "\nTry it:\n  lims get-image " << plant_name(p) << ' ' << id << " --store " << uri
-              << " --no-data\n"
-              << codec::to_api_json(*record, false) << "\n  lims get-image " << plant_name(p)
-              << ' ' << id << " --store " << uri << " --out leaf.jpg\n";
+    std::cout << "\nTry it:\n  " << lims << " get-image " << plant_name(p) << ' ' << id
+              << " --store " << uri << " --no-data\n"
+              << codec::to_api_json(*record, false) << "\n  " << lims << " get-image "
+              << plant_name(p) << ' ' << id << " --store " << uri << " --out leaf.jpg\n";
     return;
   }
 }

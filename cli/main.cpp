@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "lims: keeps the LIMS Consumer Image DB in sync with the producer by streaming the\n"
       "image change events from Kafka (topics potato, tomato, pepper) into a store.\n\n"
-      "Exit codes: 0 ok, 1 failure (or not found), 2 usage, 3 broker or store unreachable,\n"
-      "4 bad record under --on-bad-record=fail.",
+      "Exit codes: 0 ok, 1 failure (get-image: no such image), 2 usage error,\n"
+      "3 broker or store unreachable.",
       "lims"};
   app.set_version_flag("--version", LIMS_VERSION);
   app.require_subcommand(1);

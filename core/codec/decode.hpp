@@ -21,7 +21,8 @@ struct RawRecord {
   std::size_t value_size = 0;
 };
 
-/// Why a record was rejected: the field (or "key", "value", "topic") and what was expected.
+/// Why a record was rejected: the field (or "key", "value", "topic"; never empty, `""` names a
+/// field with an empty name) and what was expected.
 struct DecodeError {
   std::string field;
   std::string problem;

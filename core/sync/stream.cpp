@@ -93,30 +93,32 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
 
   void writer_loop() {
     std::unique_lock lock(mutex);
-    for (;;) {
-      cv.wait(lock, [&] { return writing || quit; });
-      if (!writing) return;
-      lock.unlock();
-      bool done = false;
-      try {
-        done = apply(*writing);
-      } catch (...) {
-        lock.lock();
-        failure = std::current_exception();
-        writer_done = true;
-        cv.notify_all();
-        return;
-      }
-      lock.lock();
-      if (!done) {  // stopped while the store was failing: the batch stays uncommitted
-        writer_done = true;
-        cv.notify_all();
-        return;
-      }
-      writing->clear();
-      spare = std::move(writing);
-      cv.notify_all();
+    while (write_next(lock)) {
     }
+    writer_done = true;  // whatever ended the loop, nobody may wait for this thread any more
+    cv.notify_all();
+  }
+
+  /// Waits for a batch and writes it. False when the writer must stop: asked to quit, a fatal
+  /// store error (kept in `failure`), or a stop during a store outage (batch left uncommitted).
+  bool write_next(std::unique_lock<std::mutex>& lock) {
+    cv.wait(lock, [&] { return writing || quit; });
+    if (!writing) return false;
+    lock.unlock();
+    bool done = false;
+    try {
+      done = apply(*writing);
+    } catch (...) {
+      lock.lock();
+      failure = std::current_exception();
+      return false;
+    }
+    lock.lock();
+    if (!done) return false;
+    writing->clear();
+    spare = std::move(writing);
+    cv.notify_all();
+    return true;
   }
 
   /// Writes a batch (retrying transient store errors) and commits its offsets. False if asked to

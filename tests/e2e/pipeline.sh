@@ -63,6 +63,25 @@ expect_exit 3 "$LIMS" get-image tomato 1 --store sqlite:missing.db
 expect_exit 3 "$LIMS" consume -b 127.0.0.1:1 --connect-timeout 1 --store sqlite:x.db
 "$LIMS" dev-broker --help | grep -q '5 MiB' || fail "dev-broker --help does not state the 5 MiB limit"
 
+# SIGTERM while consuming: finish, commit, leave the group, print the summary, exit 0.
+mkfifo consume.fifo
+"$LIMS" consume -b "$BROKERS" --group sigterm --store sqlite:sig.db 2>consume.fifo &
+CONSUMER=$!
+exec 4<consume.fifo
+while read -r line <&4; do [[ $line == *"lims: info: assigned"* ]] && break; done
+kill -TERM "$CONSUMER"
+cat <&4 >sigterm.err
+code=0; wait "$CONSUMER" || code=$?
+[[ $code == 0 ]] || { cat sigterm.err; fail "consume exited $code on SIGTERM"; }
+grep -q '^consume: [0-9]* records: ' sigterm.err || { cat sigterm.err; fail "no summary after SIGTERM"; }
+
+# demo: the whole pipeline in one process, ending with a get-image command that works.
+"$LIMS" demo --duration 2 --speedup 5000 --store sqlite:demo-e2e.db >demo.out 2>demo.err \
+  || { cat demo.err; fail "demo exited non-zero"; }
+grep -q '^consume: [1-9][0-9]* records: ' demo.err || { cat demo.err; fail "demo summary"; }
+example=$(grep -m1 -- '--no-data$' demo.out) || { cat demo.out; fail "demo printed no example"; }
+eval "$example" >/dev/null || fail "the demo's example failed: $example"
+
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID" || fail "dev-broker did not exit 0 on SIGTERM"
 BROKER_PID=

@@ -360,9 +360,12 @@ TEST_CASE("codec: values at a page end are parsed correctly, copied or in place"
   char* at_end = page + kPage - value.size();
   std::copy(value.begin(), value.end(), at_end);
   CHECK(record_of(decode_raw(at_end, value.size())) == base_record());
-  // ... ends mid-page (padding readable: parsed in place; the bytes after are garbage).
-  std::fill(page + kPage, page + 2 * kPage, '}');
+  // ... ends mid-page (padding readable: parsed in place; the bytes after are garbage) ...
+  std::fill(page + kPage, page + 2 * kPage, 'x');
   std::copy(value.begin(), value.end(), page + kPage);
+  CHECK(record_of(decode_raw(page + kPage, value.size())) == base_record());
+  // ... unless the byte after could start a JSON token (copied, padded with '\0').
+  page[kPage + value.size()] = '}';
   CHECK(record_of(decode_raw(page + kPage, value.size())) == base_record());
   // ... and the reused buffer grows and shrinks between records.
   const std::string big = Doc().set("data", "\"" + std::string(100000, 'a') + "\"").str();
@@ -421,6 +424,9 @@ TEST_CASE("codec: not JSON, or JSON but not an object") {
     check_rejected(decode(value), "value", "expected");
   }
   check_rejected(decode("[1, 2]"), "value", "got an array");
+  // A scalar is shown as it is, not by the type its first byte suggests.
+  check_rejected(decode("not json"), "value", "not json");
+  check_rejected(decode("42"), "value", "got 42");
 }
 
 TEST_CASE("codec: truncated JSON, at every length") {
@@ -613,6 +619,11 @@ TEST_CASE("codec: malformed JSON inside an ignored field is rejected") {
     check_rejected(decode(Doc().add("_id", raw).str()), "_id",
                    "the field is ignored, but must be valid");
   }
+}
+
+TEST_CASE("codec: a bad ignored field with an empty name is still named") {
+  check_rejected(decode(Doc().add("", "tru").str()), "\"\"", "an invalid literal");
+  CHECK(record_of(decode(Doc().add("", "{\"\": []}").str())) == base_record());
 }
 
 TEST_CASE("codec: the verdict never depends on the bytes after the value") {

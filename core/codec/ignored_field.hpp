@@ -1,0 +1,17 @@
+#pragma once
+// Internal to the codec: validating a field the record does not use ("_id", ...).
+
+#include <cstddef>
+
+#include "codec/diagnostics.hpp"
+
+namespace lims::codec::detail {
+
+/// Deeper than this, an ignored value is rejected (simdjson's own default maximum depth).
+inline constexpr std::size_t kMaxIgnoredDepth = 1024;
+
+/// Reads `v` all the way through: nullopt if it is valid JSON nested at most kMaxIgnoredDepth
+/// levels deep, else the problem. Never recurses, so no nesting can exhaust the call stack.
+Problem read_ignored(od::value& v);
+
+}  // namespace lims::codec::detail
