@@ -27,6 +27,8 @@ void log_callback(const rd_kafka_t*, int level, const char* fac, const char* buf
                                 : log::Level::debug;
     // librdkafka reports every failed reconnect as an error; they are transient, keep them warn.
     if (l == log::Level::error) l = log::Level::warn;
+    // Connection failures also reach the error callback, which says the same: say it once.
+    if (std::strcmp(fac, "FAIL") == 0) l = log::Level::debug;
     std::string text = "kafka: ";
     text += fac;
     text += ": ";
