@@ -1,8 +1,8 @@
 #include "bench/simulator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 
 namespace lims::bench {
 namespace {
@@ -26,9 +26,9 @@ void run_simulator(kafka::Producer& producer, Workload& workload, const Simulato
   while (!stop && (options.count == 0 || stats.events < options.count)) {
     if (!options.max_rate) {
       // Wait for the next job's turn serving delivery reports, in slices that notice a stop.
-      const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(workload.next_due_s() /
-                                                                 options.speedup));
+      const auto due =
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(workload.next_due_s() / options.speedup));
       const auto until = std::min(due, deadline);
       for (auto now = Clock::now(); !stop && now < until; now = Clock::now()) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
@@ -38,7 +38,9 @@ void run_simulator(kafka::Producer& producer, Workload& workload, const Simulato
     } else if (Clock::now() >= deadline) {
       break;
     }
-    Change c = workload.next(wall_clock_micros());
+    std::optional<Change> next = workload.next(wall_clock_micros());
+    if (!next) continue;  // that job idled; wait for the next one's turn
+    Change& c = *next;
     const std::string value = codec::to_event_json(c.record, options.encoding);
     const std::string topic = options.topic_prefix + std::string(plant_name(c.plant));
     producer.produce(topic, std::to_string(c.record.id), value);

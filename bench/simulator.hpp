@@ -25,7 +25,7 @@ struct SimulatorOptions {
 struct SimulatorStats {
   std::array<std::atomic<std::uint64_t>, kJobCount> per_job{};
   std::atomic<std::uint64_t> events{0};
-  std::atomic<std::uint64_t> bytes{0};  // value bytes
+  std::atomic<std::uint64_t> bytes{0};                // value bytes
   std::array<std::atomic<std::int64_t>, 3> max_id{};  // highest image id per plant
 };
 

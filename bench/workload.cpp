@@ -45,9 +45,9 @@ Workload::Workload(const WorkloadOptions& options) : options_(options), rng_(opt
   if (options_.image_min_bytes > options_.image_max_bytes)
     throw Error("image size range is empty", ExitCode::usage);
   for (int i = 0; i < options_.image_pool; ++i) {
-    std::size_t size = options_.image_min_bytes +
-                       (options_.image_max_bytes - options_.image_min_bytes) * i /
-                           std::max(1, options_.image_pool - 1);
+    std::size_t size =
+        options_.image_min_bytes + (options_.image_max_bytes - options_.image_min_bytes) * i /
+                                       std::max(1, options_.image_pool - 1);
     jpegs_.push_back(make_leaf_jpeg(options_.seed * 7919 + static_cast<std::uint64_t>(i), size));
   }
   for (int j = 0; j < kJobCount; ++j) {
@@ -68,63 +68,60 @@ std::pair<Plant, Workload::Image*> Workload::pick(bool (*eligible)(const Image&)
     for (Image& img : images(p))
       if (eligible(img)) candidates.push_back(&img);
     if (candidates.empty()) continue;
-    return {p, candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(
-                   rng_)]};
+    return {p,
+            candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(rng_)]};
   }
   return {Plant::potato, nullptr};
 }
 
-Change Workload::next(Micros now) {
-  for (;;) {
-    const int j = static_cast<int>(std::min_element(next_due_, next_due_ + kJobCount) - next_due_);
-    const double due = next_due_[j];
-    next_due_[j] += period_[j];
-    const Job job = static_cast<Job>(j);
-    std::uniform_real_distribution<double> unit(0, 1);
+std::optional<Change> Workload::next(Micros now) {
+  const int j = static_cast<int>(std::min_element(next_due_, next_due_ + kJobCount) - next_due_);
+  const double due = next_due_[j];
+  next_due_[j] += period_[j];
+  const Job job = static_cast<Job>(j);
+  std::uniform_real_distribution<double> unit(0, 1);
 
-    if (job == Job::camera) {
-      Plant plant = kPlants[std::uniform_int_distribution<int>(0, 2)(rng_)];
-      auto& list = images(plant);
-      Image img;
-      img.meta.id = static_cast<std::int64_t>(list.size()) + 1;
-      img.meta.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
-      img.meta.latitude = near(48.5, unit(rng_));
-      img.meta.longitude = near(16.9, unit(rng_));
-      img.meta.created_at = now;
-      img.meta.is_active = true;
-      img.jpeg = std::uniform_int_distribution<std::uint32_t>(
-          0, static_cast<std::uint32_t>(jpegs_.size() - 1))(rng_);
-      list.push_back(img);
-      return make(job, plant, list.back(), due);
-    }
-
-    auto [plant, img] =
-        job == Job::recognizer
-            ? pick([](const Image& i) { return !i.meta.disease && !i.meta.is_deleted; })
-        : job == Job::soft_delete ? pick([](const Image& i) { return !i.meta.is_deleted; })
-                                  : pick([](const Image&) { return true; });
-    if (!img) continue;  // nothing to work on yet; LIMS's job would idle too
-    ImageRecord& m = img->meta;
-    switch (job) {
-      case Job::recognizer: {
-        const auto& classes = diseases(plant);
-        m.disease =
-            classes[std::uniform_int_distribution<std::size_t>(0, classes.size() - 1)(rng_)];
-        m.percentage = 0.5 + unit(rng_) * 0.5;
-        break;
-      }
-      case Job::activate: m.is_active = !m.is_active; break;
-      case Job::metadata:
-        m.latitude = near(48.5, unit(rng_));
-        m.longitude = near(16.9, unit(rng_));
-        m.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
-        break;
-      case Job::soft_delete: m.is_deleted = true; break;
-      case Job::camera: break;
-    }
-    m.updated_at = now;
-    return make(job, plant, *img, due);
+  if (job == Job::camera) {
+    Plant plant = kPlants[std::uniform_int_distribution<int>(0, 2)(rng_)];
+    auto& list = images(plant);
+    Image img;
+    img.meta.id = static_cast<std::int64_t>(list.size()) + 1;
+    img.meta.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
+    img.meta.latitude = near(48.5, unit(rng_));
+    img.meta.longitude = near(16.9, unit(rng_));
+    img.meta.created_at = now;
+    img.meta.is_active = true;
+    img.jpeg = std::uniform_int_distribution<std::uint32_t>(
+        0, static_cast<std::uint32_t>(jpegs_.size() - 1))(rng_);
+    list.push_back(img);
+    return make(job, plant, list.back(), due);
   }
+
+  auto [plant, img] =
+      job == Job::recognizer
+          ? pick([](const Image& i) { return !i.meta.disease && !i.meta.is_deleted; })
+      : job == Job::soft_delete ? pick([](const Image& i) { return !i.meta.is_deleted; })
+                                : pick([](const Image&) { return true; });
+  if (!img) return std::nullopt;  // nothing to work on yet; LIMS's job would idle too
+  ImageRecord& m = img->meta;
+  switch (job) {
+    case Job::recognizer: {
+      const auto& classes = diseases(plant);
+      m.disease = classes[std::uniform_int_distribution<std::size_t>(0, classes.size() - 1)(rng_)];
+      m.percentage = 0.5 + unit(rng_) * 0.5;
+      break;
+    }
+    case Job::activate: m.is_active = !m.is_active; break;
+    case Job::metadata:
+      m.latitude = near(48.5, unit(rng_));
+      m.longitude = near(16.9, unit(rng_));
+      m.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
+      break;
+    case Job::soft_delete: m.is_deleted = true; break;
+    case Job::camera: break;
+  }
+  m.updated_at = now;
+  return make(job, plant, *img, due);
 }
 
 Change Workload::make(Job job, Plant plant, Image& image, double due) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <utility>
@@ -21,7 +22,7 @@ std::string_view job_name(Job job);
 
 struct WorkloadOptions {
   std::uint64_t seed = 1;
-  int cameras = 1;                   // each camera creates an image every 100 s
+  int cameras = 1;                      // each camera creates an image every 100 s
   std::size_t image_min_bytes = 15000;  // JPEG sizes are spread over [min, max]
   std::size_t image_max_bytes = 30000;
   int image_pool = 16;  // distinct JPEGs generated up front and reused
@@ -39,9 +40,12 @@ struct Change {
 /// record times come from `now` as passed in (LIMS stamps changes when they happen).
 class Workload {
  public:
+  /// Generates the JPEG pool up front; throws lims::Error (usage) on impossible options.
   explicit Workload(const WorkloadOptions& options);
-  /// The next change, stamped with time `now` (created_at for creates, updated_at otherwise).
-  Change next(Micros now);
+  /// The change of the job due next, stamped with time `now` (created_at for creates,
+  /// updated_at otherwise); nullopt when that job found nothing to work on (as LIMS's would
+  /// idle), which still moves the schedule on.
+  std::optional<Change> next(Micros now);
   /// When the next change is due, in LIMS seconds since the start.
   double next_due_s() const;
 

@@ -58,7 +58,12 @@ int run_consume(const ConsumeOptions& o) {
     log::line(sync::progress_line(now, last));
     last = now;
   };
-  stream.run(stop_flag(), o.progress_s > 0 ? std::function(progress) : nullptr);
+  try {
+    stream.run(stop_flag(), o.progress_s > 0 ? std::function(progress) : nullptr);
+  } catch (...) {
+    log::line(sync::summary_line(stream.snapshot()));  // what was done, before the error
+    throw;
+  }
   log::line(sync::summary_line(stream.snapshot()));
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "bench/simulator.hpp"
@@ -31,7 +32,8 @@ void remove_default_store() {
     std::filesystem::remove(std::string("demo.db") + suffix);
 }
 
-/// Prints a ready-to-paste get-image command for the newest image, and what it prints.
+/// Prints a ready-to-paste get-image command for the last image created in the first plant that
+/// has one, and what it prints.
 void show_example(store::ImageStore& store, const std::string& uri,
                   const bench::SimulatorStats& produced) {
   std::error_code error;
@@ -61,6 +63,14 @@ int run_demo(const DemoOptions& o) {
             std::to_string(static_cast<int>(o.duration_s)) + " s (Ctrl-C ends early)");
 
   auto store = store::open_store(o.store);
+  kafka::ConsumerConfig config;
+  config.brokers = brokers;
+  config.topics = plant_topics("");
+  sync::LogBadRecords bad_records;
+  sync::StreamOptions options;
+  options.progress_interval = std::chrono::seconds(1);
+  sync::StreamSync stream(config, *store, bad_records, options);
+
   bench::WorkloadOptions workload_options;
   workload_options.seed = o.seed;
   bench::Workload workload(workload_options);
@@ -69,35 +79,44 @@ int run_demo(const DemoOptions& o) {
   sim.speedup = o.speedup;
   sim.duration_s = o.duration_s;
   bench::SimulatorStats produced;
-  std::atomic<bool> produced_all{false};
+  std::atomic<bool> sim_stop{false}, produced_all{false};
   std::thread simulator([&] {
     try {
-      bench::run_simulator(producer, workload, sim, stop_flag(), produced);
+      bench::run_simulator(producer, workload, sim, sim_stop, produced);
     } catch (const std::exception& e) {
       log::error(std::string("simulator: ") + e.what());
     }
     produced_all = true;
   });
+  // However the demo ends, the simulator stops and is joined first.
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Join() {
+      stop = true;
+      thread.join();
+    }
+  } join{sim_stop, simulator};
 
-  kafka::ConsumerConfig config;
-  config.brokers = brokers;
-  config.topics = plant_topics("");
-  sync::LogBadRecords bad_records;
-  sync::StreamOptions options;
-  options.progress_interval = std::chrono::seconds(1);
   std::atomic<bool> done{false};
-  sync::StreamSync stream(config, *store, bad_records, options);
   sync::StreamSnapshot last = stream.snapshot();
+  std::optional<std::chrono::steady_clock::time_point> drain_deadline;
   int ticks = 0;
   stream.run(done, [&](const sync::StreamSnapshot& now) {
-    if (++ticks % 3 == 0 || produced_all)
+    if (++ticks % 3 == 0 || produced_all) {
       log::line("demo: produced " + std::to_string(produced.events) + " events; " +
                 sync::progress_line(now, last));
-    if (ticks % 3 == 0) last = now;
-    // Done when interrupted, or when everything produced has been committed.
-    if (stop_flag() || (produced_all && now.steady_records >= produced.events)) done = true;
+      last = now;
+    }
+    if (stop_flag()) sim_stop = true;
+    if (!produced_all) return;
+    // Done when everything the broker took has been committed, or 10 s after the last event.
+    if (!drain_deadline)
+      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    if (stop_flag() || now.steady_records >= producer.delivered() ||
+        std::chrono::steady_clock::now() > *drain_deadline)
+      done = true;
   });
-  simulator.join();
   const auto summary = stream.snapshot();
   log::line(bench::simulator_summary(produced, summary.elapsed_s));
   log::line(sync::summary_line(summary));

@@ -23,8 +23,8 @@ struct GetImageOptions {
 
 void write_jpeg(const std::string& path, const std::vector<std::uint8_t>& data) {
   if (path == "-") {
-    std::fwrite(data.data(), 1, data.size(), stdout);
-    std::fflush(stdout);
+    if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout))
+      throw Error("cannot write the JPEG to stdout");
     return;
   }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -43,7 +43,10 @@ int run_get_image(const GetImageOptions& o) {
     return static_cast<int>(ExitCode::failure);
   }
   if (!o.out.empty()) write_jpeg(o.out, record->data);
-  if (o.out != "-") std::cout << codec::to_api_json(*record, !o.no_data && o.out.empty()) << '\n';
+  if (o.out != "-") {
+    std::cout << codec::to_api_json(*record, !o.no_data && o.out.empty()) << '\n';
+    if (!std::cout.flush()) throw Error("cannot write the record to stdout");
+  }
   return 0;
 }
 

@@ -2,7 +2,6 @@
 // Options shared by several subcommands, each with its LIMS_* environment fallback.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

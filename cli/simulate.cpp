@@ -1,5 +1,7 @@
 // lims simulate: the LIMS jobs as a stream of image change events into Kafka.
 
+#include <charconv>
+
 #include "bench/simulator.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
@@ -18,29 +20,32 @@ struct SimulateOptions {
   std::string encoding = "hex";
 };
 
-/// "MIN:MAX" or "N" in bytes.
+/// "MIN:MAX" or "N" in bytes, within what the JPEG generator supports.
 std::pair<std::size_t, std::size_t> parse_size_range(const std::string& text) {
-  try {
-    auto colon = text.find(':');
-    std::size_t lo = std::stoul(text.substr(0, colon));
-    std::size_t hi = colon == std::string::npos ? lo : std::stoul(text.substr(colon + 1));
-    if (lo >= 4000 && hi <= 200000 && lo <= hi) return {lo, hi};
-  } catch (const std::exception&) {
-  }
+  auto number = [](std::string_view part, std::size_t& out) {
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return error == std::errc() && end == part.data() + part.size() && !part.empty();
+  };
+  const std::string_view all(text);
+  const auto colon = all.find(':');
+  std::size_t lo = 0, hi = 0;
+  const bool ok = colon == std::string_view::npos
+                      ? number(all, lo) && number(all, hi)
+                      : number(all.substr(0, colon), lo) && number(all.substr(colon + 1), hi);
+  if (ok && lo >= 4000 && hi <= 200000 && lo <= hi) return {lo, hi};
   throw Error("--image-size '" + text + "': expected MIN:MAX bytes within 4000..200000",
               ExitCode::usage);
 }
 
 int run_simulate(SimulateOptions o) {
   install_stop_handlers();
-  std::tie(o.workload.image_min_bytes, o.workload.image_max_bytes) =
-      parse_size_range(o.image_size);
+  std::tie(o.workload.image_min_bytes, o.workload.image_max_bytes) = parse_size_range(o.image_size);
   o.simulator.topic_prefix = o.topic_prefix;
   o.simulator.encoding =
       o.encoding == "base64" ? codec::DataEncoding::base64 : codec::DataEncoding::hex;
   bench::Workload workload(o.workload);
-  kafka::Producer producer({o.kafka.brokers, o.kafka.connect_timeout_ms(),
-                            o.kafka.parsed_properties()});
+  kafka::Producer producer(
+      {o.kafka.brokers, o.kafka.connect_timeout_ms(), o.kafka.parsed_properties()});
   bench::SimulatorStats stats;
   const auto start = std::chrono::steady_clock::now();
   bench::run_simulator(producer, workload, o.simulator, stop_flag(), stats);

@@ -113,16 +113,22 @@ std::string record_json(const ImageRecord& r, const std::string* data) {
   out += "],\"created_at\":";
   append_time(out, r.created_at);
   out += ",\"updated_at\":";
-  if (r.updated_at) append_time(out, *r.updated_at);
-  else out += "null";
+  if (r.updated_at)
+    append_time(out, *r.updated_at);
+  else
+    out += "null";
   out += r.is_active ? ",\"is_active\":true" : ",\"is_active\":false";
   out += r.is_deleted ? ",\"is_deleted\":true" : ",\"is_deleted\":false";
   out += ",\"disease\":";
-  if (r.disease) append_string(out, *r.disease);
-  else out += "null";
+  if (r.disease)
+    append_string(out, *r.disease);
+  else
+    out += "null";
   out += ",\"percentage\":";
-  if (r.percentage) append_double(out, *r.percentage);
-  else out += "null";
+  if (r.percentage)
+    append_double(out, *r.percentage);
+  else
+    out += "null";
   out += '}';
   return out;
 }

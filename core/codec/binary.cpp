@@ -47,8 +47,8 @@ constexpr std::array<std::array<std::uint32_t, 256>, 4> make_base64_shifted() {
   std::array<std::array<std::uint32_t, 256>, 4> tables{};
   for (int k = 0; k < 4; ++k)
     for (int c = 0; c < 256; ++c)
-      tables[k][c] = kBase64Value[c] == kInvalid ? kBase64Bad
-                                                 : std::uint32_t{kBase64Value[c]} << (18 - 6 * k);
+      tables[k][c] =
+          kBase64Value[c] == kInvalid ? kBase64Bad : std::uint32_t{kBase64Value[c]} << (18 - 6 * k);
   return tables;
 }
 

@@ -55,23 +55,27 @@ Key parse_key(const char* data, std::size_t size) {
   return key;
 }
 
-// The key's verdict for a record of `plant`: nullopt when usable.
+// The record's key as an error message shows it.
+std::string shown_key(const RawRecord& r) {
+  return quoted(std::string_view(r.key, r.key_size), false);
+}
+
+// The key's verdict for a record of `plant`: nullopt when usable. An upsert takes its id from the
+// value, so it ignores a key that does not parse; a tombstone needs one. A key that parses but
+// names another plant is a routing error either way.
 std::optional<DecodeError> check_key(const Key& key, const RawRecord& r, Plant plant,
                                      bool tombstone) {
-  const std::string_view expected =
-      tombstone ? "a tombstone needs a key holding the image id: expected \"<id>\" or "
-                  "\"<plant>-<id>\" with an id >= 1"
-                : "expected no key, \"<id>\" or \"<plant>-<id>\" with an id >= 1";
-  if (!key.present) {
+  if (!key.valid) {
     if (!tombstone) return std::nullopt;
-    return DecodeError{"key", expected_got(expected, "no key")};
+    constexpr std::string_view expected =
+        "a tombstone needs a key holding the image id: expected \"<id>\" or \"<plant>-<id>\" "
+        "with an id >= 1";
+    return DecodeError{"key", expected_got(expected, key.present ? shown_key(r) : "no key")};
   }
-  const std::string got = quoted(std::string_view(r.key, r.key_size), false);
-  if (!key.valid) return DecodeError{"key", expected_got(expected, got)};
   if (key.plant && *key.plant != plant) {
     const std::string for_plant =
         "expected a key for plant " + std::string(plant_name(plant)) + " (the topic's plant)";
-    return DecodeError{"key", expected_got(for_plant, got)};
+    return DecodeError{"key", expected_got(for_plant, shown_key(r))};
   }
   return std::nullopt;
 }
@@ -132,8 +136,7 @@ DecodeError malformed_field(std::string_view previous, simdjson::error_code erro
 }
 
 // After the whole object: the first field never seen, else anything but whitespace left over.
-std::optional<DecodeError> check_complete(unsigned seen, od::document& doc,
-                                          std::string_view json) {
+std::optional<DecodeError> check_complete(unsigned seen, od::document& doc, std::string_view json) {
   for (unsigned i = 0; i < kFieldCount; ++i)
     if (!(seen & (1u << i)))
       return DecodeError{std::string(kFieldNames[i]),

@@ -32,8 +32,7 @@ std::string found(od::value& v);
 /// "<expected>; got <got>".
 std::string expected_got(std::string_view expected, std::string_view got);
 /// "<object> with a field \"x\" (only <allowed> allowed)"; `object` empty means "an object".
-std::string unexpected_key(std::string_view object, std::string_view key,
-                           std::string_view allowed);
+std::string unexpected_key(std::string_view object, std::string_view key, std::string_view allowed);
 /// Why simdjson could not start on a value, as "expected a JSON object; got ...".
 std::string broken_json(simdjson::error_code error);
 

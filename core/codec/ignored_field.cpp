@@ -79,12 +79,14 @@ class Walker {
   simdjson::error_code step() {
     Level& level = stack_.back();
     if (level.advance) {
-      if (level.is_array) ++level.array_at;
-      else ++level.object_at;
+      if (level.is_array)
+        ++level.array_at;
+      else
+        ++level.object_at;
     }
     level.advance = true;
-    const bool more = level.is_array ? level.array_at != level.array_end
-                                     : level.object_at != level.object_end;
+    const bool more =
+        level.is_array ? level.array_at != level.array_end : level.object_at != level.object_end;
     if (!more) {
       stack_.pop_back();
       return simdjson::SUCCESS;

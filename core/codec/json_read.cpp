@@ -13,8 +13,8 @@ namespace lims::codec::detail {
 namespace {
 
 // LIMS times come from Python datetimes: years 1..9999.
-constexpr Micros kMinTime = -62'135'596'800'000'000;     // 0001-01-01T00:00:00
-constexpr Micros kMaxTime = 253'402'300'799'999'999;     // 9999-12-31T23:59:59.999999
+constexpr Micros kMinTime = -62'135'596'800'000'000;  // 0001-01-01T00:00:00
+constexpr Micros kMaxTime = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999
 
 // Calls fn(key, value) for each field of the object `v`; the first problem wins.
 template <class Fn>
@@ -66,8 +66,7 @@ Problem read_millis(od::value& v, Micros& out, std::string_view expected) {
     bool have = false;
     Problem p = for_each_field(v, expected, [&](std::string_view key, od::value& fv) -> Problem {
       if (key != "$numberLong" || have)
-        return expected_got(expected,
-                            unexpected_key("{\"$date\": {...}}", key, "\"$numberLong\""));
+        return expected_got(expected, unexpected_key("{\"$date\": {...}}", key, "\"$numberLong\""));
       have = true;
       return read_string(fv, text, expected);
     });
@@ -88,8 +87,8 @@ Problem read_millis(od::value& v, Micros& out, std::string_view expected) {
 // Why `text` is neither hex nor base64: its first bad character, else its length or padding.
 std::string why_not_bytes(std::string_view text) {
   std::string why = "a string of length " + std::to_string(text.size()) + " that is neither";
-  const std::size_t bad = text.find_first_not_of(
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=");
+  const std::size_t bad =
+      text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=");
   if (bad != std::string_view::npos) {
     why += " (bad character '";
     append_printable(why, text.substr(bad, 1), false);
@@ -155,8 +154,8 @@ Problem read_binary_object(od::value& v, std::vector<std::uint8_t>& out,
     return for_each_field(fv, expected, [&](std::string_view k, od::value& inner) -> Problem {
       if (k == "base64") return take_bytes(inner);
       if (k == "subType") return read_subtype(inner);
-      return expected_got(expected, unexpected_key("{\"$binary\": {...}}", k,
-                                                   "\"base64\" and \"subType\""));
+      return expected_got(expected,
+                          unexpected_key("{\"$binary\": {...}}", k, "\"base64\" and \"subType\""));
     });
   });
   if (p) return p;
@@ -184,11 +183,11 @@ Problem read_int(od::value& v, std::int64_t min, std::int64_t& out, std::string_
   std::int64_t x = 0;
   if (v.get_int64().get(x) != simdjson::SUCCESS) {
     const std::string_view digits = raw.substr(raw.starts_with('-') ? 1 : 0);
-    const bool all_digits = !digits.empty() && digits.find_first_not_of("0123456789") ==
-                                                   std::string_view::npos;
-    return expected_got(expected, snippet(raw) + (all_digits && digits[0] != '0'
-                                                       ? " (beyond 64 bits)"
-                                                       : " (not a valid JSON number)"));
+    const bool all_digits =
+        !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+    return expected_got(
+        expected, snippet(raw) + (all_digits && digits[0] != '0' ? " (beyond 64 bits)"
+                                                                 : " (not a valid JSON number)"));
   }
   if (x < min) return expected_got(expected, snippet(raw));
   out = x;
@@ -235,8 +234,7 @@ Problem read_time(od::value& v, Micros& out, std::string_view expected) {
     if (key != "$date" || have) return expected_got(expected, unexpected_key("", key, "\"$date\""));
     have = true;
     od::json_type date_type;
-    if (date.type().get(date_type) != simdjson::SUCCESS)
-      return expected_got(expected, found(date));
+    if (date.type().get(date_type) != simdjson::SUCCESS) return expected_got(expected, found(date));
     return date_type == od::json_type::string ? read_iso_string(date, out, expected)
                                               : read_millis(date, out, expected);
   });

@@ -11,14 +11,23 @@
 namespace lims::codec::detail {
 
 enum FieldId : unsigned {
-  kId, kCameraId, kData, kGps, kCreatedAt, kUpdatedAt, kIsActive, kIsDeleted, kDisease,
-  kPercentage, kFieldCount
+  kId,
+  kCameraId,
+  kData,
+  kGps,
+  kCreatedAt,
+  kUpdatedAt,
+  kIsActive,
+  kIsDeleted,
+  kDisease,
+  kPercentage,
+  kFieldCount
 };
 
 /// Every field's JSON name, by FieldId.
 inline constexpr std::array<std::string_view, kFieldCount> kFieldNames{
-    "id", "camera_id", "data", "gps_coordinates", "created_at", "updated_at", "is_active",
-    "is_deleted", "disease", "percentage"};
+    "id",         "camera_id", "data",       "gps_coordinates", "created_at",
+    "updated_at", "is_active", "is_deleted", "disease",         "percentage"};
 
 /// What every field must hold, by FieldId, as a message's "expected ..." part.
 inline constexpr std::array<std::string_view, kFieldCount> kExpected{

@@ -94,10 +94,10 @@ char* put_digits(char* p, std::int64_t value, int width) {
 std::optional<Micros> parse_iso_time(std::string_view s) {
   // "YYYY-MM-DD?HH:MM:SS" is fixed width; the fraction and the zone follow.
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (s.size() < 19 || !read_digits(s, 0, 4, year) || s[4] != '-' ||
-      !read_digits(s, 5, 2, month) || s[7] != '-' || !read_digits(s, 8, 2, day) ||
-      (s[10] != 'T' && s[10] != ' ') || !read_digits(s, 11, 2, hour) || s[13] != ':' ||
-      !read_digits(s, 14, 2, minute) || s[16] != ':' || !read_digits(s, 17, 2, second))
+  if (s.size() < 19 || !read_digits(s, 0, 4, year) || s[4] != '-' || !read_digits(s, 5, 2, month) ||
+      s[7] != '-' || !read_digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != ' ') ||
+      !read_digits(s, 11, 2, hour) || s[13] != ':' || !read_digits(s, 14, 2, minute) ||
+      s[16] != ':' || !read_digits(s, 17, 2, second))
     return std::nullopt;
   std::size_t pos = 19;
   std::int64_t fraction = 0;
@@ -114,8 +114,7 @@ std::optional<Micros> parse_iso_time(std::string_view s) {
   const std::optional<int> zone_minutes = parse_zone(s.substr(pos));
   if (!zone_minutes) return std::nullopt;
   if (year < 1 || month < 1 || month > 12 || day < 1 ||
-      day > static_cast<int>(days_in_month(year, month)) || hour > 23 || minute > 59 ||
-      second > 59)
+      day > static_cast<int>(days_in_month(year, month)) || hour > 23 || minute > 59 || second > 59)
     return std::nullopt;
   const std::int64_t days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));

@@ -43,7 +43,9 @@ Level parse_level(std::string_view text) {
               ExitCode::usage);
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view message) {
   if (!enabled(level) || level == Level::off) return;

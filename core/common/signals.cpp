@@ -1,7 +1,8 @@
 #include "common/signals.hpp"
 
-#include <csignal>
 #include <unistd.h>
+
+#include <csignal>
 
 namespace lims {
 namespace {

@@ -7,7 +7,8 @@ namespace lims {
 
 /// The process-wide stop flag, set by SIGINT/SIGTERM once install_stop_handlers() ran.
 std::atomic<bool>& stop_flag();
-/// Routes SIGINT and SIGTERM to stop_flag(). A second signal ends the process at once (exit 130).
+/// Routes SIGINT and SIGTERM to stop_flag(). A second signal ends the process at once, with
+/// exit code 128 + the signal number (130 for SIGINT), as shells report it.
 void install_stop_handlers();
 /// Blocks SIGINT and SIGTERM in the calling thread and the threads it starts later. Call before
 /// starting threads, then wait_for_stop_signal().

@@ -21,7 +21,7 @@ namespace {
 // librdkafka calls this from its own threads; nothing may throw across it (house rule 2).
 void log_callback(const rd_kafka_t*, int level, const char* fac, const char* buf) noexcept {
   try {
-    log::Level l = level <= 3 ? log::Level::error
+    log::Level l = level <= 3   ? log::Level::error
                    : level <= 5 ? log::Level::warn
                    : level == 6 ? log::Level::info
                                 : log::Level::debug;
@@ -66,8 +66,8 @@ void wait_for_cluster(rd_kafka_t* rk, const std::string& brokers, int timeout_ms
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout_ms);
   MetadataHandle owned(md);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw Error("cannot reach Kafka at " + brokers + " within " + std::to_string(timeout_ms / 1000) +
-                    " s: " + rd_kafka_err2str(err),
+    throw Error("cannot reach Kafka at " + brokers + " within " +
+                    std::to_string(timeout_ms / 1000) + " s: " + rd_kafka_err2str(err),
                 ExitCode::unreachable);
 }
 

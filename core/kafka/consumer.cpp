@@ -122,13 +122,6 @@ void Consumer::commit(bool sync) {
   throw Error(std::string("committing offsets: ") + rd_kafka_err2str(err));
 }
 
-std::vector<TopicPartition> Consumer::assignment() const {
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
-  PartitionListHandle list(raw);
-  return detail::to_vector(list.get());
-}
-
 std::int64_t Consumer::lag() const {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
@@ -154,7 +147,7 @@ void Consumer::wake_fetchers() {
   if (list->cnt == 0) return;
   for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_END;
   // One ListOffsets request per leader; its answer also refreshes the cached watermarks.
-  rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), 1000);
+  rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), 100);
 }
 
 std::optional<std::string> Consumer::fatal_error() const {
@@ -190,7 +183,7 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
   log::info(std::string(lost ? "lost " : "revoking ") + join(list));
   // After a lost assignment another member may already own the partitions: committing would be
   // refused, and the records will be re-read by the new owner.
-  if (listener && !lost) listener->on_revoking(list);
+  if (listener) lost ? listener->on_lost(list) : listener->on_revoking(list);
   if (cooperative) {
     ErrorHandle e(rd_kafka_incremental_unassign(rk.get(), parts));
     if (e) log::error(std::string("unassigning partitions: ") + rd_kafka_error_string(e.get()));
@@ -200,8 +193,8 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
 }
 
 void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
-                                    rd_kafka_topic_partition_list_t* parts,
-                                    void* opaque) noexcept {
+                                          rd_kafka_topic_partition_list_t* parts,
+                                          void* opaque) noexcept {
   auto* self = static_cast<Impl*>(opaque);
   try {
     self->on_rebalance(err, parts);
@@ -212,7 +205,8 @@ void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
   }
 }
 
-void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept {
+void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason,
+                                      void* opaque) noexcept {
   auto* self = static_cast<Impl*>(opaque);
   try {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -226,7 +220,7 @@ void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason, 
 }
 
 void Consumer::Impl::commit_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
-                                 rd_kafka_topic_partition_list_t*, void*) noexcept {
+                                       rd_kafka_topic_partition_list_t*, void*) noexcept {
   try {
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
       log::warn(std::string("offset commit failed (will retry with the next commit): ") +

@@ -23,6 +23,8 @@ class RebalanceListener {
   virtual void on_assigned(const std::vector<TopicPartition>& partitions) = 0;
   /// Partitions about to be taken away: finish and commit their work before returning.
   virtual void on_revoking(const std::vector<TopicPartition>& partitions) = 0;
+  /// Partitions already taken away (the session expired): commit nothing more for them.
+  virtual void on_lost(const std::vector<TopicPartition>& partitions) = 0;
 };
 
 struct ConsumerConfig {
@@ -51,15 +53,14 @@ class Consumer {
   /// Commits the stored offsets; waits for the broker's answer when `sync`. Thread-safe.
   /// A failed async commit is logged; a failed sync commit throws lims::Error.
   void commit(bool sync);
-  /// The current assignment.
-  std::vector<TopicPartition> assignment() const;
   /// Records between our position and the high watermark over the assignment, from cached
   /// watermarks (no network round trip). Partitions with no known position count fully.
   std::int64_t lag() const;
   /// Asks each partition leader for its end offsets. Besides freshening lag(), this wakes
   /// librdkafka's fetcher: before librdkafka 2.2 it sleeps up to 1 s after the local queue has
   /// been full, even once the queue has drained, which would stall a consumer working through
-  /// a backlog. Call when no record arrived although lag() says more are waiting.
+  /// a backlog. Call when no record arrived although lag() says more are waiting. Blocks for at
+  /// most 100 ms.
   void wake_fetchers();
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;

@@ -18,6 +18,7 @@ class Message {
   };
   using Handle = std::unique_ptr<rd_kafka_message_s, Deleter>;
 
+  /// Takes ownership of a message librdkafka handed out.
   explicit Message(Handle handle) : m_(std::move(handle)) {}
 
   /// True for a record; false for an event such as partition EOF or a consumer error.
@@ -27,6 +28,7 @@ class Message {
   /// The error text for a non-record event.
   std::string error() const;
 
+  /// Where the record came from.
   std::string_view topic() const;
   std::int32_t partition() const;
   std::int64_t offset() const;

@@ -2,10 +2,9 @@
 // The embedded Kafka: librdkafka's mock cluster, speaking the real protocol on loopback TCP.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <memory>
 
 namespace lims::kafka {
 
@@ -13,6 +12,7 @@ namespace lims::kafka {
 /// about 3 s. Lives until destroyed.
 class MockCluster {
  public:
+  /// Starts `brokers` brokers on free loopback ports; throws lims::Error if it cannot.
   explicit MockCluster(int brokers = 1);
   ~MockCluster();
   MockCluster(const MockCluster&) = delete;

@@ -19,10 +19,8 @@ struct Producer::Impl {
 
 Producer::Producer(const ProducerConfig& config) : impl_(std::make_unique<Impl>()) {
   Properties props = {
-      {"bootstrap.servers", config.brokers},
-      {"client.id", "lims"},
-      {"enable.idempotence", "true"},
-      {"linger.ms", "5"},
+      {"bootstrap.servers", config.brokers}, {"client.id", "lims"},
+      {"enable.idempotence", "true"},        {"linger.ms", "5"},
       {"compression.type", "none"},
   };
   props.insert(props.end(), config.extra.begin(), config.extra.end());
@@ -50,9 +48,8 @@ void Producer::produce(std::string_view topic, std::string_view key,
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         impl_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key_ptr, key.size()), RD_KAFKA_V_VALUE(value_ptr, value_len),
-        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
+        RD_KAFKA_V_VALUE(value_ptr, value_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw Error("producing to " + topic_name + ": " + rd_kafka_err2str(err));
@@ -73,7 +70,7 @@ void Producer::flush(int timeout_ms) {
 }
 
 void Producer::Impl::delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* m,
-                                   void* opaque) noexcept {
+                                         void* opaque) noexcept {
   auto* self = static_cast<Impl*>(opaque);
   try {
     if (m->err) {

@@ -1,8 +1,8 @@
 #pragma once
 // An idempotent producer with delivery accounting.
 
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -21,8 +21,8 @@ namespace lims::store {
 struct Write {
   Plant plant = Plant::potato;
   std::int64_t id = 0;
-  bool delete_first = false;              // a tombstone came after every earlier upsert
-  const ImageRecord* upsert = nullptr;    // newest upsert after the last tombstone, if any
+  bool delete_first = false;            // a tombstone came after every earlier upsert
+  const ImageRecord* upsert = nullptr;  // newest upsert after the last tombstone, if any
 };
 
 enum class Outcome : std::uint8_t {

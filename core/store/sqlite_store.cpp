@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "common/log.hpp"
+
 namespace lims::store {
 namespace {
 
@@ -10,13 +12,13 @@ constexpr int kBusyTimeoutMs = 5000;
 
 std::string table_of(Plant plant) { return "imagecolplant" + std::string(plant_name(plant)); }
 
-/// Errors that can go away by themselves: another writer, a full or flaky disk.
+/// Errors that can go away by themselves: another connection holds a lock, the disk is full.
+/// I/O errors are not among them: retrying a failing fsync or a corrupt file only hides it.
 bool is_transient(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_FULL:
-    case SQLITE_IOERR:
     case SQLITE_PROTOCOL: return true;
     default: return false;
   }
@@ -38,8 +40,10 @@ class Reset {
 };
 
 void bind_optional_int(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
-  if (v) sqlite3_bind_int64(s, i, *v);
-  else sqlite3_bind_null(s, i);
+  if (v)
+    sqlite3_bind_int64(s, i, *v);
+  else
+    sqlite3_bind_null(s, i);
 }
 
 constexpr const char* kColumns =
@@ -70,8 +74,8 @@ ImageRecord read_row(sqlite3_stmt* s) {
 SqliteStore::SqliteStore(std::string path, const OpenOptions& options)
     : path_(std::move(path)), read_only_(options.read_only) {
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_NOMUTEX | (read_only_ ? SQLITE_OPEN_READONLY
-                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (read_only_ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path_.c_str(), &raw, flags, nullptr);
   db_.reset(raw);  // sqlite3_open_v2 hands out a handle even on failure; we own it either way
   if (rc != SQLITE_OK)
@@ -95,7 +99,15 @@ void SqliteStore::exec(const char* sql) {
 void SqliteStore::create_schema() {
   // WAL lets readers (get-image, serve) run beside the writer; FULL sync makes a commit durable
   // before the consumer commits its Kafka offsets.
-  exec("PRAGMA journal_mode=WAL");
+  {
+    SqliteStmt mode(prepare("PRAGMA journal_mode=WAL"));  // finalized before the schema's COMMIT
+    if (sqlite3_step(mode.get()) == SQLITE_ROW && path_ != ":memory:") {
+      const auto* got = reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0));
+      if (!got || std::string_view(got) != "wal")
+        log::warn("store " + describe() + " stays in journal mode " + (got ? got : "?") +
+                  " (no WAL here): readers block the writer");
+    }
+  }
   exec("PRAGMA synchronous=FULL");
   std::string sql = "BEGIN IMMEDIATE;";
   sql += "CREATE TABLE IF NOT EXISTS lims_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
@@ -155,13 +167,17 @@ void SqliteStore::prepare_statements() {
         " created_at = excluded.created_at, updated_at = excluded.updated_at,"
         " is_active = excluded.is_active, is_deleted = excluded.is_deleted"
         " WHERE COALESCE(excluded.updated_at, excluded.created_at) >="
-        " COALESCE(" + t + ".updated_at, " + t + ".created_at)"));
+        " COALESCE(" +
+        t + ".updated_at, " + t + ".created_at)"));
     s.remove.reset(prepare("DELETE FROM " + t + " WHERE id = ?1"));
   }
 }
 
 void SqliteStore::fail(int rc, const std::string& what) const {
-  std::string message = "store " + describe() + ": " + what + ": " + sqlite3_errstr(rc);
+  // The connection's message carries the detail ("disk I/O error" says less than it).
+  const char* detail =
+      sqlite3_errcode(db_.get()) == rc ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
+  std::string message = "store " + describe() + ": " + what + ": " + detail;
   if (is_transient(rc)) throw TransientError(message);
   throw Error(message);
 }
@@ -172,8 +188,8 @@ WriteResult SqliteStore::apply_one(const Write& w) {
     Reset reset(s.remove.get());
     sqlite3_bind_int64(s.remove.get(), 1, w.id);
     int rc = sqlite3_step(s.remove.get());
-    if (rc != SQLITE_DONE) fail(rc, "deleting " + std::string(plant_name(w.plant)) + " " +
-                                        std::to_string(w.id));
+    if (rc != SQLITE_DONE)
+      fail(rc, "deleting " + std::string(plant_name(w.plant)) + " " + std::to_string(w.id));
     if (!w.upsert) return {Outcome::deleted, {}};
   }
   const ImageRecord& r = *w.upsert;
@@ -192,8 +208,10 @@ WriteResult SqliteStore::apply_one(const Write& w) {
     sqlite3_bind_text64(u, 6, r.disease->data(), r.disease->size(), SQLITE_STATIC, SQLITE_UTF8);
   else
     sqlite3_bind_null(u, 6);
-  if (r.percentage) sqlite3_bind_double(u, 7, *r.percentage);
-  else sqlite3_bind_null(u, 7);
+  if (r.percentage)
+    sqlite3_bind_double(u, 7, *r.percentage);
+  else
+    sqlite3_bind_null(u, 7);
   sqlite3_bind_int64(u, 8, r.created_at);
   bind_optional_int(u, 9, r.updated_at);
   sqlite3_bind_int(u, 10, r.is_active ? 1 : 0);

@@ -11,8 +11,9 @@ namespace lims::sync {
 class BadRecordSink {
  public:
   virtual ~BadRecordSink() = default;
-  /// Takes one rejected record with its one-line reason. Called from the consuming thread or
-  /// the store-writing thread, never both at once. Must not throw for a record's content.
+  /// Takes one rejected record with its one-line reason. Called from the consuming thread (codec
+  /// rejects) and the store-writing thread (store rejects), possibly at once: must be
+  /// thread-safe. Must not throw for a record's content.
   virtual void reject(const codec::RawRecord& record, std::string_view reason) = 0;
 };
 

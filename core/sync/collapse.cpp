@@ -11,8 +11,8 @@ Tally& Tally::operator+=(const Tally& o) {
 }
 
 void Collapser::add(ImageEvent event, std::uint32_t tag) {
-  auto [it, inserted] = index_.try_emplace(Key{event.plant, event.id},
-                                           static_cast<std::uint32_t>(keys_.size()));
+  auto [it, inserted] =
+      index_.try_emplace(Key{event.plant, event.id}, static_cast<std::uint32_t>(keys_.size()));
   if (inserted) keys_.emplace_back();
   KeyState& k = keys_[it->second];
   const auto index = static_cast<std::int32_t>(events_.size());
@@ -25,7 +25,8 @@ void Collapser::add(ImageEvent event, std::uint32_t tag) {
     k.followers = 0;
   } else if (k.best < 0) {
     k.best = index;
-  } else if (event.record->version() >= events_[static_cast<std::size_t>(k.best)].record->version()) {
+  } else if (event.record->version() >=
+             events_[static_cast<std::size_t>(k.best)].record->version()) {
     ++k.followers;  // the earlier upsert was written, then this one overwrote it
     k.best = index;
   } else {

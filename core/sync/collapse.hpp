@@ -20,6 +20,7 @@ struct Tally {
   std::uint64_t deleted = 0;  // tombstones carried out
   std::uint64_t failed = 0;   // refused by the store for their data
 
+  /// Adds another batch's counts.
   Tally& operator+=(const Tally& o);
 };
 
@@ -35,8 +36,10 @@ class Collapser {
   Tally tally(std::span<const store::WriteResult> results) const;
   /// The tag of the event behind write `i` (its final upsert, else its last tombstone).
   std::uint32_t tag_of(std::size_t i) const;
+  /// Events added since the last clear().
   std::size_t events() const { return events_.size(); }
   bool empty() const { return events_.empty(); }
+  /// Forgets every event and write, keeping the memory for the next batch.
   void clear();
 
  private:
@@ -52,7 +55,7 @@ class Collapser {
   };
   struct KeyState {
     bool delete_first = false;
-    std::int32_t best = -1;      // index of the upsert that will be written
+    std::int32_t best = -1;  // index of the upsert that will be written
     std::int32_t last_tombstone = -1;
     std::uint32_t followers = 0;  // superseded upserts that share the best's outcome
     std::uint32_t stale = 0;      // upserts older than one seen before them

@@ -17,8 +17,10 @@ namespace lims::sync {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-/// How long no record may arrive while the broker has more before the fetchers are woken.
+/// How long no record may arrive while the broker has more before the fetchers are woken, and
+/// how often at most (each wake is a round trip to the partition leaders).
 constexpr auto kStallAfter = std::chrono::milliseconds(20);
+constexpr auto kWakeEvery = std::chrono::milliseconds(200);
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -26,8 +28,7 @@ std::int64_t now_ns() {
 }
 
 codec::RawRecord raw_of(const kafka::Message& m) {
-  return {{m.topic(), m.partition(), m.offset()}, m.key(), m.key_size(), m.value(),
-          m.value_size()};
+  return {{m.topic(), m.partition(), m.offset()}, m.key(), m.key_size(), m.value(), m.value_size()};
 }
 
 /// A batch in the making or being written. Messages stay alive until the batch is applied, so a
@@ -148,7 +149,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
 
   bool write_with_retry(const std::vector<store::Write>& writes,
                         std::vector<store::WriteResult>& results) {
-    std::mt19937 jitter(std::random_device{}());
+    std::optional<std::mt19937> jitter;  // seeded on the first failure only
     int delay_ms = options.retry_initial_ms;
     for (;;) {
       try {
@@ -157,7 +158,8 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
         return true;
       } catch (const store::TransientError& e) {
         counters.backing_off = true;
-        int wait_ms = std::uniform_int_distribution<int>(delay_ms / 2, delay_ms)(jitter);
+        if (!jitter) jitter.emplace(std::random_device{}());
+        int wait_ms = std::uniform_int_distribution<int>(delay_ms / 2, delay_ms)(*jitter);
         log::warn(std::string(e.what()) + "; retrying in " + std::to_string(wait_ms) + " ms");
         std::unique_lock lock(mutex);
         if (cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
@@ -194,15 +196,29 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     return true;
   }
 
-  /// Submits the batch in hand and waits until everything is written and committed. When the
-  /// writer could not finish (stopped during a store outage), nothing more is committed.
-  void flush() {
-    if (!submit()) return;
+  /// Submits the batch in hand and waits until everything is written and committed. False when
+  /// the writer could not finish (stopped during a store outage): then nothing more is committed.
+  bool flush() {
+    if (!submit()) return false;
     {
       std::unique_lock lock(mutex);
-      if (!wait_writer_idle(lock)) return;
+      if (!wait_writer_idle(lock)) return false;
     }
     consumer->commit(true);
+    return true;
+  }
+
+  /// Records read but neither written nor committed (the batches the writer gave up on).
+  std::uint64_t unwritten() const { return counters.records - counters.committed_records; }
+
+  void forget(const std::vector<kafka::TopicPartition>& parts) {
+    auto listed = [&](const kafka::TopicPartition& tp) {
+      return std::find_if(parts.begin(), parts.end(), [&](const auto& p) {
+               return p.partition == tp.partition && p.topic == tp.topic;
+             }) != parts.end();
+    };
+    std::erase_if(assigned, [&](const auto& a) { return listed(a.first); });
+    std::erase_if(filling->next_offsets, listed);
   }
 
   void on_assigned(const std::vector<kafka::TopicPartition>& parts) override {
@@ -210,12 +226,21 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   }
 
   void on_revoking(const std::vector<kafka::TopicPartition>& parts) override {
-    flush();  // everything read so far, revoked partitions included, is written and committed
-    std::erase_if(assigned, [&](const auto& a) {
-      return std::find_if(parts.begin(), parts.end(), [&](const auto& p) {
-               return p.partition == a.first.partition && p.topic == a.first.topic;
-             }) != parts.end();
-    });
+    // Everything read so far, revoked partitions included, is written and committed first. The
+    // partitions are forgotten even if that fails.
+    try {
+      flush();
+    } catch (...) {
+      forget(parts);
+      throw;
+    }
+    forget(parts);
+  }
+
+  void on_lost(const std::vector<kafka::TopicPartition>& parts) override {
+    // Another member may own them already: their offsets must not be committed from here. The
+    // records in hand are still written (the guard makes that harmless) but not committed.
+    forget(parts);
   }
 
   void mark_eof(const kafka::Message& m, bool eof) {
@@ -258,11 +283,20 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     filling->messages.push_back(std::move(m));
   }
 
-  bool batch_due() const {
-    if (filling->empty()) return false;
+  bool batch_full() const {
     return filling->records >= options.batch_max_events ||
-           filling->bytes >= options.batch_max_bytes ||
-           Clock::now() - filling->opened >= std::chrono::milliseconds(options.batch_max_ms);
+           filling->bytes >= options.batch_max_bytes;
+  }
+
+  /// Due by size, or by age once the writer is free (while it writes, polling goes on and the
+  /// batch keeps filling up to its size limits).
+  bool batch_due() {
+    if (filling->empty()) return false;
+    if (batch_full()) return true;
+    if (Clock::now() - filling->opened < std::chrono::milliseconds(options.batch_max_ms))
+      return false;
+    std::lock_guard lock(mutex);
+    return !writing;
   }
 
   int poll_timeout_ms() const {
@@ -276,6 +310,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
            const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
     this->stop = &stop;
     auto last_record = Clock::now();
+    auto last_wake = Clock::time_point{};
     auto next_progress = Clock::now() + options.progress_interval;
     while (!stop.load(std::memory_order_relaxed)) {
       if (auto fatal = consumer->fatal_error())
@@ -285,9 +320,10 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       if (auto m = consumer->poll(poll_timeout_ms())) {
         take(std::move(*m));
         last_record = Clock::now();
-      } else if (Clock::now() - last_record >= kStallAfter && consumer->lag() > 0) {
+      } else if (Clock::now() - last_record >= kStallAfter &&
+                 Clock::now() - last_wake >= kWakeEvery && consumer->lag() > 0) {
         consumer->wake_fetchers();  // records wait at the broker, yet none arrive
-        last_record = Clock::now();
+        last_wake = Clock::now();
       }
       if (batch_due() && !submit()) break;
       if (progress && Clock::now() >= next_progress) {
@@ -296,8 +332,12 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       }
       if (options.exit_at_end && filling->empty() && at_end()) break;
     }
-    flush();
+    const bool complete = flush();
     consumer->close();  // leaves the group; a revoke flushes nothing more by now
+    if (!complete)
+      throw Error("stopped while the store was failing: " + std::to_string(unwritten()) +
+                  " records read were not written, and their offsets are not committed; the "
+                  "next run reads them again");
   }
 
   void stop_writer() {
@@ -317,7 +357,10 @@ StreamSync::StreamSync(const kafka::ConsumerConfig& consumer, store::ImageStore&
   impl_->writer = std::thread([this] { impl_->writer_loop(); });
 }
 
-StreamSync::~StreamSync() { impl_->stop_writer(); }
+StreamSync::~StreamSync() {
+  impl_->stop_writer();
+  impl_->consumer.reset();  // closing may call back into the batches: before they go
+}
 
 void StreamSync::run(const std::atomic<bool>& stop,
                      const std::function<void(const StreamSnapshot&)>& progress) {

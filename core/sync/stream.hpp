@@ -18,7 +18,7 @@ struct StreamOptions {
   std::size_t batch_max_events = 1000;
   std::size_t batch_max_bytes = 16u << 20;  // raw value bytes
   int batch_max_ms = 100;                   // oldest record's longest wait before a write
-  bool exit_at_end = false;    // stop once every assigned partition is drained and committed
+  bool exit_at_end = false;       // stop once every assigned partition is drained and committed
   std::uint64_t max_records = 0;  // stop after this many records (0: no limit)
   int retry_initial_ms = 100;     // store backoff on transient errors
   int retry_max_ms = 10000;
@@ -64,8 +64,9 @@ class StreamSync {
   /// before returning. `progress` (optional) is called every progress_interval.
   void run(const std::atomic<bool>& stop,
            const std::function<void(const StreamSnapshot&)>& progress = {});
-  /// Current counters; thread-safe.
+  /// Current counters and lag; thread-safe.
   StreamSnapshot snapshot() const;
+  /// The live counters (backing_off among them, for readiness); thread-safe.
   const StreamCounters& counters() const;
 
  private:

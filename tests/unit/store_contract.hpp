@@ -390,9 +390,7 @@ inline void contract_batch_results_in_order(const StoreFactory& f) {
         writes.push_back(upsert_of(p, records.back()));
         expected.push_back(store::Outcome::applied);
         break;
-      default:
-        writes.push_back(delete_of(p, id));
-        expected.push_back(store::Outcome::deleted);
+      default: writes.push_back(delete_of(p, id)); expected.push_back(store::Outcome::deleted);
     }
   }
   const auto results = s->apply(writes);
@@ -454,9 +452,7 @@ inline void run_store_contract(const StoreFactory& f) {
   SUBCASE("a delete removes the key; an absent key is fine") { contract_delete(f); }
   SUBCASE("delete_first lets an older upsert in") { contract_delete_clears_guard(f); }
   SUBCASE("count is per plant and includes soft-deleted records") { contract_count(f); }
-  SUBCASE("scan_since visits newer records oldest first and can stop") {
-    contract_scan_since(f);
-  }
+  SUBCASE("scan_since visits newer records oldest first and can stop") { contract_scan_since(f); }
   SUBCASE("a batch returns one result per write, in order") { contract_batch_results_in_order(f); }
   SUBCASE("a second connection sees committed data, which survives a reopen") {
     contract_second_connection(f);

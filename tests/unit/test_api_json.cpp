@@ -85,8 +85,8 @@ TEST_CASE("codec: api_json: disease strings are escaped as JSON, UTF-8 kept") {
   ImageRecord r = example();
   r.disease = "a\"b\\c\nd\te\x01 Fleckenkrankheit \xc3\xa4";
   const std::string json = to_api_json(r, false);
-  CHECK(json.find(R"("disease":"a\"b\\c\nd\te\u0001 Fleckenkrankheit )" "\xc3\xa4\"") !=
-        std::string::npos);
+  CHECK(json.find(R"("disease":"a\"b\\c\nd\te\u0001 Fleckenkrankheit )"
+                  "\xc3\xa4\"") != std::string::npos);
   CHECK(nlohmann::json::parse(json)["disease"] == *r.disease);
 }
 

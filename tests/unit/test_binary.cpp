@@ -97,9 +97,13 @@ TEST_CASE("codec: binary: looks_like_hex") {
 }
 
 TEST_CASE("codec: binary: base64 RFC 4648 vectors, with and without padding") {
-  const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<std::string_view, std::string_view> vectors[] = {{"", ""},
+                                                                   {"f", "Zg=="},
+                                                                   {"fo", "Zm8="},
+                                                                   {"foo", "Zm9v"},
+                                                                   {"foob", "Zm9vYg=="},
+                                                                   {"fooba", "Zm9vYmE="},
+                                                                   {"foobar", "Zm9vYmFy"}};
   for (auto [plain, encoded] : vectors) {
     CAPTURE(plain);
     CHECK(encode_base64(bytes_of(plain)) == encoded);
@@ -133,14 +137,14 @@ TEST_CASE("codec: binary: base64 standard and URL-safe alphabets") {
 
 TEST_CASE("codec: binary: base64 rejects bad characters and impossible lengths") {
   std::vector<std::uint8_t> out;
-  CHECK_FALSE(decode_base64("Z", out));          // 6 bits are not a byte
+  CHECK_FALSE(decode_base64("Z", out));  // 6 bits are not a byte
   CHECK_FALSE(decode_base64("Zm9vY", out));
   CHECK_FALSE(decode_base64("Zm9v!mFy", out));
   CHECK_FALSE(decode_base64("Zm 9", out));
-  CHECK_FALSE(decode_base64("Zg=", out));        // padding must complete the group of four
+  CHECK_FALSE(decode_base64("Zg=", out));  // padding must complete the group of four
   CHECK_FALSE(decode_base64("Z===", out));
   CHECK_FALSE(decode_base64("====", out));
-  CHECK_FALSE(decode_base64("Zg==Zg==", out));   // '=' only at the end
+  CHECK_FALSE(decode_base64("Zg==Zg==", out));  // '=' only at the end
   CHECK_FALSE(decode_base64("Zm9\n", out));
   std::string big = encode_base64(pseudo_random(3000, 9));
   big[2500] = '*';

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -298,8 +299,9 @@ TEST_CASE("codec: edge values within range are accepted") {
   CHECK(record_of(decode(Doc().set("percentage", "0").str())).percentage == 0.0);
   CHECK(record_of(decode(Doc().set("percentage", "1").str())).percentage == 1.0);
   CHECK(record_of(decode(Doc().set("percentage", "1.0e0").str())).percentage == 1.0);
-  CHECK(record_of(decode(Doc().set("disease", R"("Fleckenkrankheit \u00e4 \"x\"")").str()))
-            .disease == "Fleckenkrankheit \xc3\xa4 \"x\"");
+  CHECK(
+      record_of(decode(Doc().set("disease", R"("Fleckenkrankheit \u00e4 \"x\"")").str())).disease ==
+      "Fleckenkrankheit \xc3\xa4 \"x\"");
   CHECK(record_of(decode(Doc().set("disease", "\"\"").str())).disease == "");
   CHECK(record_of(decode(Doc().set("camera_id", "9223372036854775807").str())).camera_id ==
         INT64_MAX);
@@ -323,8 +325,9 @@ TEST_CASE("codec: huge strings are fine where a string is allowed") {
   CHECK(record_of(decode(Doc().set("disease", "\"" + huge + "\"").str())).disease == huge);
   CHECK(record_of(decode(Doc().add("note", "\"" + huge + "\"").str())) == base_record());
   const auto big = pseudo_random(3'000'000, 5);
-  CHECK(record_of(decode(Doc().set("data", "\"" + lims::codec::encode_hex(big) + "\"").str()))
-            .data == big);
+  CHECK(
+      record_of(decode(Doc().set("data", "\"" + lims::codec::encode_hex(big) + "\"").str())).data ==
+      big);
 }
 
 TEST_CASE("codec: to_event_json round-trips through decode, to the microsecond") {
@@ -392,18 +395,37 @@ TEST_CASE("codec: a topic that is not a plant") {
   }
 }
 
-TEST_CASE("codec: bad keys") {
+// Keys that do not parse as "<id>" or "<plant>-<id>" with an id >= 1.
+constexpr std::string_view kBadKeys[] = {
+    "abc",        "potato-",    "-7",        "0",
+    "potato-0",   "potato-abc", "carrot-7",  "99999999999999999999",
+    "7 ",         "+7",         "potato--7", "potato_7",
+    "tomato-abc", "tomato-0",   "\xff\n"};
+
+TEST_CASE("codec: an upsert ignores a key that does not parse; the value's id is used") {
   const std::string value = Doc().str();
-  for (std::string_view key : {"abc", "potato-", "-7", "0", "potato-0", "potato-abc", "carrot-7",
-                               "99999999999999999999", "7 ", "+7", "potato--7", "potato_7",
-                               "\xff\n"}) {
+  for (std::string_view key : kBadKeys) {
     CAPTURE(key);
-    check_rejected(decode(value, key), "key", "expected");
+    const DecodeResult result = decode(value, key);
+    CHECK(record_of(result).id == 7);
+    CHECK(std::get<ImageEvent>(result).id == 7);
+  }
+}
+
+TEST_CASE("codec: a tombstone needs a key that parses") {
+  for (std::string_view key : kBadKeys) {
+    CAPTURE(key);
     check_rejected(tombstone(key), "key", "a tombstone needs a key holding the image id");
   }
+}
+
+TEST_CASE("codec: a key for another plant than the topic's is rejected") {
+  const std::string value = Doc().str();
   check_rejected(decode(value, "tomato-7"), "key", "expected a key for plant potato");
+  check_rejected(decode(value, "tomato-99"), "key", "expected a key for plant potato");
   check_rejected(tombstone("tomato-7"), "key", "expected a key for plant potato");
   check_rejected(decode(value, "pepper-7", "stg.tomato"), "key", "tomato", "stg.tomato");
+  check_rejected(tombstone("pepper-7", "stg.tomato"), "key", "tomato", "stg.tomato");
 }
 
 TEST_CASE("codec: a tombstone without a key") {
@@ -459,10 +481,10 @@ TEST_CASE("codec: deep nesting never exhausts the stack") {
   const std::string just_over = std::string(65, '[') + std::string(65, ']');
   check_rejected(decode(Doc().add("deep", just_over).str()), "deep", "nested at most 64 levels");
   check_rejected(decode("{\"x\": " + std::string(100000, '{')), "value");
-  check_field_rejected("gps_coordinates",
-                       std::string(100000, '[') + std::string(100000, ']'), "expected [lat, lon]");
-  check_field_rejected("data", R"({"$binary": )" + std::string(100000, '[') +
-                                   std::string(100000, ']') + "}");
+  check_field_rejected("gps_coordinates", std::string(100000, '[') + std::string(100000, ']'),
+                       "expected [lat, lon]");
+  check_field_rejected(
+      "data", R"({"$binary": )" + std::string(100000, '[') + std::string(100000, ']') + "}");
   check_field_rejected("created_at", R"({"$date": )" + std::string(50000, '{') + "}");
 }
 
@@ -476,9 +498,26 @@ TEST_CASE("codec: huge strings in the wrong place give a short message") {
 }
 
 TEST_CASE("codec: bad ids") {
-  for (const char* raw : {"-1", "0", "-0", "1.0", "7.5", "1e3", "7E0", "true", "false", "\"7\"",
-                          "null", "[7]", "{}", "9223372036854775808", "-9223372036854775809",
-                          "123456789012345678901234567890", "07", "NaN", "Infinity", "0x7"}) {
+  for (const char* raw : {"-1",
+                          "0",
+                          "-0",
+                          "1.0",
+                          "7.5",
+                          "1e3",
+                          "7E0",
+                          "true",
+                          "false",
+                          "\"7\"",
+                          "null",
+                          "[7]",
+                          "{}",
+                          "9223372036854775808",
+                          "-9223372036854775809",
+                          "123456789012345678901234567890",
+                          "07",
+                          "NaN",
+                          "Infinity",
+                          "0x7"}) {
     CAPTURE(raw);
     check_field_rejected("id", raw, "expected an integer >= 1");
   }
@@ -496,9 +535,18 @@ TEST_CASE("codec: bad camera ids") {
 
 TEST_CASE("codec: bad data") {
   const char* bad[] = {
-      "123", "null", "true", "[]", "[\"ffd8\"]",
-      "\"\"",                                 // empty
-      "\"a\"", "\"ffd8 ffe0\"", "\"xyz!\"", "\"Zg=\"", "\"Zg==Zg==\"", "\"ff\\nd8\"",
+      "123",
+      "null",
+      "true",
+      "[]",
+      "[\"ffd8\"]",
+      "\"\"",  // empty
+      "\"a\"",
+      "\"ffd8 ffe0\"",
+      "\"xyz!\"",
+      "\"Zg=\"",
+      "\"Zg==Zg==\"",
+      "\"ff\\nd8\"",
       R"({"$binary": 5})",
       R"({"$binary": null})",
       R"({"$binary": ""})",
@@ -523,10 +571,10 @@ TEST_CASE("codec: bad data") {
 }
 
 TEST_CASE("codec: bad gps_coordinates") {
-  for (const char* raw : {"[1]", "[1, 2, 3]", "[]", "[91, 0]", "[0, 181]", "[-90.0001, 0]",
-                          "[0, -180.5]", "[\"48\", 16]", "[48, null]", "null", "{\"lat\": 1}",
-                          "[NaN, 1]", "[1, Infinity]", "[1, -Infinity]", "[1e400, 0]",
-                          "[[1], 2]", "48.5", "\"48.5,16.5\""}) {
+  for (const char* raw :
+       {"[1]", "[1, 2, 3]", "[]", "[91, 0]", "[0, 181]", "[-90.0001, 0]", "[0, -180.5]",
+        "[\"48\", 16]", "[48, null]", "null", "{\"lat\": 1}", "[NaN, 1]", "[1, Infinity]",
+        "[1, -Infinity]", "[1e400, 0]", "[[1], 2]", "48.5", "\"48.5,16.5\""}) {
     CAPTURE(raw);
     check_field_rejected("gps_coordinates", raw, "expected [lat, lon]");
   }
@@ -536,9 +584,16 @@ TEST_CASE("codec: bad gps_coordinates") {
 
 TEST_CASE("codec: bad times") {
   const char* bad[] = {
-      "null", "\"\"", "\"2023-10-08\"", "\"2023-02-30T00:00:00\"",
-      "\"2023-10-08T15:39:49.1234567\"", "\"2023-10-08T24:00:00\"", "\"0000-01-01T00:00:00\"",
-      "1696779589", "true", "[]",
+      "null",
+      "\"\"",
+      "\"2023-10-08\"",
+      "\"2023-02-30T00:00:00\"",
+      "\"2023-10-08T15:39:49.1234567\"",
+      "\"2023-10-08T24:00:00\"",
+      "\"0000-01-01T00:00:00\"",
+      "1696779589",
+      "true",
+      "[]",
       R"({"$date": "bad"})",
       R"({"$date": 1.5})",
       R"({"$date": null})",
@@ -575,8 +630,8 @@ TEST_CASE("codec: bad disease and percentage") {
     CAPTURE(raw);
     check_field_rejected("disease", raw, "expected a string or null");
   }
-  for (const char* raw : {"-0.1", "1.5", "\"0.5\"", "true", "NaN", "-Infinity", "Infinity",
-                          "1e400", "[]", "-"}) {
+  for (const char* raw :
+       {"-0.1", "1.5", "\"0.5\"", "true", "NaN", "-Infinity", "Infinity", "1e400", "[]", "-"}) {
     CAPTURE(raw);
     check_field_rejected("percentage", raw, "expected a number in [0, 1] or null");
   }
@@ -615,8 +670,8 @@ TEST_CASE("codec: invalid UTF-8 and unescaped control characters") {
 }
 
 TEST_CASE("codec: malformed JSON inside an ignored field is rejected") {
-  for (const char* raw : {"[1 2]", "{\"a\" 1}", "{\"a\": }", "tru", "NaN", "[1,]", "{,}",
-                          "\"\\x\"", "[01]", "-", "nul"}) {
+  for (const char* raw : {"[1 2]", "{\"a\" 1}", "{\"a\": }", "tru", "NaN", "[1,]", "{,}", "\"\\x\"",
+                          "[01]", "-", "nul"}) {
     CAPTURE(raw);
     check_rejected(decode(Doc().add("_id", raw).str()), "_id",
                    "the field is ignored, but must be valid");

@@ -41,10 +41,11 @@ struct Seed {
 std::vector<Seed> seeds() {
   const std::string hex(128, 'a');
   return {
-      {R"({"id": 7, "camera_id": 3, "data": ")" + hex + R"(", "gps_coordinates": )"
-       R"([48.476563, 16.585654], "created_at": "2023-10-08T15:39:49.123123", )"
-       R"("updated_at": null, "is_active": false, "is_deleted": false, "disease": null, )"
-       R"("percentage": null})",
+      {R"({"id": 7, "camera_id": 3, "data": ")" + hex +
+           R"(", "gps_coordinates": )"
+           R"([48.476563, 16.585654], "created_at": "2023-10-08T15:39:49.123123", )"
+           R"("updated_at": null, "is_active": false, "is_deleted": false, "disease": null, )"
+           R"("percentage": null})",
        "potato-7"},
       {R"({"_id": {"$oid": "652300000000000000000000"}, "id": 8, "camera_id": 0, )"
        R"("data": "\/9j\/4AAQSkZJRg==", "gps_coordinates": [-90, 180.0], )"
@@ -86,10 +87,30 @@ class Rng {
 };
 
 // Bytes that matter to JSON and to the decoder's readers.
-constexpr std::array<std::string_view, 24> kTokens{
-    "{", "}", "[", "]", "\"", ",", ":", "\\", "\\u", "\\ud800", "null", "true", "fals", "-",
-    "1e999", "0.5", "9223372036854775808", "\"$date\": ", "{\"$binary\": ", "\xff", "\xc3",
-    "\x01", " ", "\"id\": 1, "};
+constexpr std::array<std::string_view, 24> kTokens{"{",
+                                                   "}",
+                                                   "[",
+                                                   "]",
+                                                   "\"",
+                                                   ",",
+                                                   ":",
+                                                   "\\",
+                                                   "\\u",
+                                                   "\\ud800",
+                                                   "null",
+                                                   "true",
+                                                   "fals",
+                                                   "-",
+                                                   "1e999",
+                                                   "0.5",
+                                                   "9223372036854775808",
+                                                   "\"$date\": ",
+                                                   "{\"$binary\": ",
+                                                   "\xff",
+                                                   "\xc3",
+                                                   "\x01",
+                                                   " ",
+                                                   "\"id\": 1, "};
 
 // One random damage to `s`: overwrite, insert, truncate, delete or duplicate.
 void mutate(std::string& s, Rng& rng) {
@@ -226,8 +247,8 @@ std::string try_trial(Decoder& decoder, Placements& memory, const Trial& t, bool
   const std::string_view value = t.value ? std::string_view(*t.value) : std::string_view();
   std::optional<DecodeResult> in_place, copied;
   try {
-    in_place = decode_at(decoder, t.value ? memory.mid_page(value, t.fill) : nullptr,
-                         value.size(), t.key);
+    in_place =
+        decode_at(decoder, t.value ? memory.mid_page(value, t.fill) : nullptr, value.size(), t.key);
     copied = decode_at(decoder, t.value ? memory.page_end(value) : nullptr, value.size(), t.key);
   } catch (...) {
     return "decode threw";
@@ -263,8 +284,8 @@ TEST_CASE("codec: mutated events always get a one-line verdict, wherever they si
     rejections += rejected ? 1 : 0;
     if (problem.empty()) continue;
     ++failures;
-    FAIL_CHECK(problem << "\n  iteration " << i << ", value: "
-                       << printable(t.value.value_or("<tombstone>"))
+    FAIL_CHECK(problem << "\n  iteration " << i
+                       << ", value: " << printable(t.value.value_or("<tombstone>"))
                        << "\n  key: " << printable(t.key.value_or("<none>")));
   }
   CHECK(failures == 0);

@@ -227,7 +227,7 @@ TEST_CASE("collapse: the tally counts every event exactly once, whatever the out
     outcome_vectors.push_back(uniform_results(writes, o));
   std::vector<WriteResult> mixed;
   for (std::size_t i = 0; i < writes.size(); ++i) {
-    const Outcome for_upsert = i % 3 == 0 ? Outcome::applied
+    const Outcome for_upsert = i % 3 == 0   ? Outcome::applied
                                : i % 3 == 1 ? Outcome::stale
                                             : Outcome::failed;
     mixed.push_back({writes[i].upsert ? for_upsert : Outcome::deleted, {}});
@@ -254,15 +254,15 @@ TEST_CASE("collapse: tag_of gives the final upsert's tag, else the last tombston
   Collapser c;
   c.add(upsert(Plant::potato, 1, 100), 100);
   c.add(tombstone(Plant::tomato, 1), 101);
-  c.add(upsert(Plant::potato, 1, 50), 102);   // stale: tag stays 100
+  c.add(upsert(Plant::potato, 1, 50), 102);  // stale: tag stays 100
   c.add(tombstone(Plant::pepper, 1), 103);
-  c.add(upsert(Plant::pepper, 1, 10), 104);   // after a tombstone: 104
-  c.add(tombstone(Plant::tomato, 1), 105);    // the last tombstone: 105
+  c.add(upsert(Plant::pepper, 1, 10), 104);  // after a tombstone: 104
+  c.add(tombstone(Plant::tomato, 1), 105);   // the last tombstone: 105
   c.add(upsert(Plant::potato, 2, 100), 106);
   c.add(upsert(Plant::potato, 2, 100), 107);  // equal version wins: 107
   c.add(upsert(Plant::tomato, 9, 1), 108);
   c.add(upsert(Plant::tomato, 9, 2), 109);
-  c.add(tombstone(Plant::tomato, 9), 110);    // a tombstone after the upserts: 110
+  c.add(tombstone(Plant::tomato, 9), 110);  // a tombstone after the upserts: 110
 
   REQUIRE(c.writes().size() == 5);
   CHECK(c.tag_of(0) == 100);
@@ -334,8 +334,8 @@ TEST_CASE("collapse: applying the net writes equals applying the events one by o
     for (std::uint32_t i = 0; i < events; ++i) {
       const auto plant = static_cast<Plant>(next(3));
       const auto id = static_cast<std::int64_t>(next(kIds)) + 1;
-      ImageEvent e = next(4) == 0 ? tombstone(plant, id)
-                                  : upsert(plant, id, static_cast<Micros>(next(30)), i);
+      ImageEvent e =
+          next(4) == 0 ? tombstone(plant, id) : upsert(plant, id, static_cast<Micros>(next(30)), i);
       const Write w{plant, id, e.is_delete(), e.record ? &*e.record : nullptr};
       const auto results = one_by_one->apply({&w, 1});
       REQUIRE(results.size() == 1);

@@ -173,8 +173,7 @@ TEST_CASE("store: sqlite read-only open of a missing or foreign file is unreacha
 }
 
 TEST_CASE("store: open_store rejects an unknown scheme or an empty path as a usage error") {
-  for (const char* uri : {"postgres://localhost/lims", "file.db", "", "sqlite:",
-                          "sqlite://"}) {
+  for (const char* uri : {"postgres://localhost/lims", "file.db", "", "sqlite:", "sqlite://"}) {
     CAPTURE(uri);
     CHECK(error_code_of([&] { open_store(uri); }) == ExitCode::usage);
   }

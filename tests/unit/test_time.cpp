@@ -110,8 +110,7 @@ TEST_CASE("codec: time: format then parse round-trips to the microsecond") {
   for (int i = 0; i < 2000; ++i) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     // Anywhere in years 1..9999.
-    const Micros t = -62'135'596'800'000'000 +
-                     static_cast<Micros>(x % 315'537'897'600'000'000ull);
+    const Micros t = -62'135'596'800'000'000 + static_cast<Micros>(x % 315'537'897'600'000'000ull);
     const std::string text = format_time(t);
     CAPTURE(text);
     CHECK(parse_iso_time(text) == t);
