@@ -155,13 +155,24 @@ class QuietBadRecords final : public sync::BadRecordSink {
   std::uint64_t count = 0;
 };
 
+/// Fresh topics named after `stem`, filled with the scenario, and a group of their own.
+struct Prepared {
+  std::string prefix;
+  std::string group;
+  std::vector<Produced> events;
+};
+
+Prepared prepare(const std::string& stem) {
+  Prepared p{test::TestKafka::unique(stem) + ".", test::TestKafka::unique("g"), scenario()};
+  test::TestKafka::get().create_topics(topics_for(p.prefix), kPartitions);
+  produce_all(p.prefix, p.events);
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("stream: a mixed workload over three topics ends in the expected store state") {
-  const std::string prefix = test::TestKafka::unique("mixed") + ".";
-  test::TestKafka::get().create_topics(topics_for(prefix), kPartitions);
-  const auto events = scenario();
-  produce_all(prefix, events);
+  const auto [prefix, group, events] = prepare("mixed");
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
@@ -169,8 +180,7 @@ TEST_CASE("stream: a mixed workload over three topics ends in the expected store
   options.exit_at_end = true;
   options.batch_max_events = 64;  // several batches, so collapsing crosses batch borders
   std::atomic<bool> stop{false};
-  sync::StreamSync stream(consumer_config(prefix, test::TestKafka::unique("g")), *store, bad,
-                          options);
+  sync::StreamSync stream(consumer_config(prefix, group), *store, bad, options);
   stream.run(stop);
 
   auto s = stream.snapshot();
@@ -185,11 +195,7 @@ TEST_CASE("stream: a mixed workload over three topics ends in the expected store
 }
 
 TEST_CASE("stream: a consumer stopped halfway and restarted loses nothing") {
-  const std::string prefix = test::TestKafka::unique("restart") + ".";
-  const std::string group = test::TestKafka::unique("g");
-  test::TestKafka::get().create_topics(topics_for(prefix), kPartitions);
-  const auto events = scenario();
-  produce_all(prefix, events);
+  const auto [prefix, group, events] = prepare("restart");
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
@@ -214,11 +220,7 @@ TEST_CASE("stream: a consumer stopped halfway and restarted loses nothing") {
 }
 
 TEST_CASE("stream: --from-beginning replays everything and moves nothing back in time") {
-  const std::string prefix = test::TestKafka::unique("replay") + ".";
-  const std::string group = test::TestKafka::unique("g");
-  test::TestKafka::get().create_topics(topics_for(prefix), kPartitions);
-  const auto events = scenario();
-  produce_all(prefix, events);
+  const auto [prefix, group, events] = prepare("replay");
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
