@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Benchmark: `lims consume --exit-at-end` from the embedded Kafka into SQLite.
+# Benchmark: `lims consume --exit-at-end` from the embedded Kafka into SQLite, against a baseline
+# Python consumer (bench/baseline_consumer.py) run the same way.
 # Pre-fills a dev-broker with EVENTS events of ~30 kB over PARTITIONS partitions per topic
-# (under the embedded Kafka's 5 MiB per partition), then consumes them RUNS times, each run a new
-# group into a fresh store, and prints every run and the medians: steady rate and peak RSS.
+# (under the embedded Kafka's 5 MiB per partition), then consumes them RUNS times with each
+# consumer, each run a new group into a fresh store, and prints every run, the medians (steady
+# rate, peak RSS) and the ratio of the medians.
 #
-#   bench/consume.sh [PATH/TO/lims]       env: EVENTS=6000 PARTITIONS=16 RUNS=5
+#   bench/consume.sh [PATH/TO/lims]   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
 EVENTS=${EVENTS:-6000}
 PARTITIONS=${PARTITIONS:-16}
 RUNS=${RUNS:-5}
+BASELINE=${BASELINE:-1}
 if [[ ! -x $LIMS ]]; then
   "$ROOT/scripts/setup"
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$ROOT/build-release" -j"$(nproc)" --target lims >/dev/null
+fi
+if [[ $BASELINE == 1 ]] && ! /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
+  echo "bench: installing python3-confluent-kafka for the baseline consumer" >&2
+  apt-get update -qq && apt-get install -y -qq python3-confluent-kafka >/dev/null
 fi
 WORK=$(mktemp -d)
 trap 'kill $BROKER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -27,23 +34,44 @@ read -r BROKERS <&"${BROKER[0]}"
   2>"$WORK/simulate.err"
 cat "$WORK/simulate.err" >&2
 
-echo "run,records,events_per_s,mb_per_s,peak_rss_mib"
-for run in $(seq 1 "$RUNS"); do
-  rm -f "$WORK"/bench.db*
-  /usr/bin/time -v "$LIMS" consume -b "$BROKERS" --group "bench-$run" --exit-at-end \
-    --store "sqlite:$WORK/bench.db" --progress 0 2>"$WORK/run.err"
-  summary=$(grep '^consume: ' "$WORK/run.err" | tail -1)
-  records=$(sed -E 's/^consume: ([0-9]+) records.*/\1/' <<<"$summary")
-  rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
-  mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
-  rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
-  [[ $records == "$EVENTS" ]] || echo "bench: warning: run $run read $records of $EVENTS records" >&2
-  echo "$run,$records,$rate,$mbs,$((rss_kib / 1024))"
-done | tee "$WORK/runs.csv"
+# measure NAME COMMAND... (the command gets GROUP and STORE_PATH appended in that order)
+measure() {
+  local name=$1 run summary records rate mbs rss_kib
+  shift
+  for run in $(seq 1 "$RUNS"); do
+    rm -f "$WORK"/bench.db*
+    /usr/bin/time -v "$@" "$name-$run" "$WORK/bench.db" 2>"$WORK/run.err" >/dev/null
+    summary=$(grep '^consume: ' "$WORK/run.err" | tail -1)
+    records=$(sed -E 's/^consume: ([0-9]+) records.*/\1/' <<<"$summary")
+    rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
+    mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
+    rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
+    [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
+    echo "$name,$run,$records,$rate,$mbs,$((rss_kib / 1024))"
+  done
+}
+lims_consume() {  # GROUP STORE_PATH
+  "$LIMS" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$1" --store "sqlite:$2"
+}
+export -f lims_consume
+export LIMS BROKERS
+
+echo "consumer,run,records,events_per_s,mb_per_s,peak_rss_mib"
+{
+  measure lims bash -c 'lims_consume "$@"' _
+  [[ $BASELINE == 1 ]] && measure python /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS"
+} | tee "$WORK/runs.csv"
 /usr/bin/python3 - "$WORK/runs.csv" <<'PY'
 import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1]), fieldnames=["run","records","eps","mbs","rss"]))
-med = lambda k: statistics.median(float(r[k]) for r in rows)
-print(f"median of {len(rows)} runs: {med('eps'):.0f} events/s, {med('mbs'):.1f} MB/s, "
-      f"peak RSS {med('rss'):.0f} MiB")
+rows = list(csv.DictReader(open(sys.argv[1]),
+                           fieldnames=["consumer", "run", "records", "eps", "mbs", "rss"]))
+medians = {}
+for name in dict.fromkeys(r["consumer"] for r in rows):
+    mine = [r for r in rows if r["consumer"] == name]
+    med = lambda k: statistics.median(float(r[k]) for r in mine)
+    medians[name] = med("eps")
+    print(f"{name}: median of {len(mine)} runs: {med('eps'):.0f} events/s, "
+          f"{med('mbs'):.1f} MB/s, peak RSS {med('rss'):.0f} MiB")
+if "python" in medians and medians["python"]:
+    print(f"lims / python: {medians['lims'] / medians['python']:.1f}x the events/s")
 PY
