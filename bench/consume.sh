@@ -59,7 +59,9 @@ export LIMS BROKERS
 echo "consumer,run,records,events_per_s,mb_per_s,peak_rss_mib"
 {
   measure lims bash -c 'lims_consume "$@"' _
-  [[ $BASELINE == 1 ]] && measure python /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS"
+  if [[ $BASELINE == 1 ]]; then
+    measure python /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS"
+  fi
 } | tee "$WORK/runs.csv"
 /usr/bin/python3 - "$WORK/runs.csv" <<'PY'
 import csv, statistics, sys

@@ -300,11 +300,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     return !writing;
   }
 
+  /// Until the batch in hand is due by age, at most 20 ms (the loop's tick). A batch already
+  /// due waits for the writer: poll briefly rather than spin.
   int poll_timeout_ms() const {
     if (filling->empty()) return 20;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         filling->opened + std::chrono::milliseconds(options.batch_max_ms) - Clock::now());
-    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 20));
+    return left.count() <= 0 ? 2 : static_cast<int>(std::min<std::int64_t>(left.count(), 20));
   }
 
   void run(const std::atomic<bool>& stop,
