@@ -15,6 +15,7 @@ struct ConsumeOptions {
   std::string topic_prefix;
   std::string group = "lims-consumer";
   std::string store = "sqlite:lims.db";
+  std::string write_concern = "majority";
   bool from_beginning = false;
   bool exit_at_end = false;
   std::uint64_t count = 0;
@@ -28,7 +29,7 @@ struct ConsumeOptions {
 
 int run_consume(const ConsumeOptions& o) {
   install_stop_handlers();
-  auto store = store::open_store(o.store);
+  auto store = store::open_store(o.store, {.write_concern = o.write_concern});
   sync::LogBadRecords bad_records;
 
   kafka::ConsumerConfig config;
@@ -90,6 +91,11 @@ Command setup_consume(CLI::App& app) {
       ->envname("LIMS_GROUP")
       ->capture_default_str();
   add_store_option(c, o->store);
+  c->add_option("--write-concern", o->write_concern,
+                "MongoDB write concern: majority, or the number of nodes that must acknowledge")
+      ->envname("LIMS_WRITE_CONCERN")
+      ->check(CLI::IsMember({"majority"}) | CLI::Range(1, 50))
+      ->capture_default_str();
   c->add_flag("--from-beginning", o->from_beginning,
               "Start at the earliest offset even if the group has committed offsets (a new group "
               "starts there anyway)");

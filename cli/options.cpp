@@ -25,7 +25,9 @@ void add_kafka_options(CLI::App* app, KafkaOptions& options) {
 }
 
 void add_store_option(CLI::App* app, std::string& store) {
-  app->add_option("-s,--store", store, "Consumer store: sqlite:PATH")
+  app->add_option("-s,--store", store,
+                  "Consumer store: sqlite:PATH or mongodb://[USER:PASS@]HOST[:PORT][/DB][?OPTIONS] "
+                  "(DB defaults to imagedbplantconsumer)")
       ->envname("LIMS_STORE")
       ->capture_default_str();
 }

@@ -60,13 +60,17 @@ class ImageStore {
                           const std::function<bool(const ImageRecord&)>& visit) = 0;
   /// The store's address with any credentials masked, for messages.
   virtual std::string describe() const = 0;
+  /// The finest time step the store keeps, in microseconds (1; MongoDB's dates: 1000).
+  virtual Micros time_resolution() const { return 1; }
 };
 
 struct OpenOptions {
   bool read_only = false;  // readers (get-image) never create or change a store
+  std::string write_concern = "majority";  // MongoDB: "majority", or a number of nodes
 };
 
-/// Opens the store named by `uri`: "sqlite:PATH" (or "sqlite://PATH", "sqlite::memory:").
+/// Opens the store named by `uri`: "sqlite:PATH" (or "sqlite://PATH", "sqlite::memory:"), or
+/// "mongodb://..." / "mongodb+srv://...".
 /// Throws lims::Error with ExitCode::usage for an unknown scheme and ExitCode::unreachable if it
 /// cannot be opened.
 std::unique_ptr<ImageStore> open_store(std::string_view uri, const OpenOptions& options = {});

@@ -1,6 +1,8 @@
 #include <string>
 
 #include "store/image_store.hpp"
+#include "store/mongo_store.hpp"
+#include "store/uri.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace lims::store {
@@ -15,7 +17,10 @@ std::unique_ptr<ImageStore> open_store(std::string_view uri, const OpenOptions& 
                   ExitCode::usage);
     return std::make_unique<SqliteStore>(std::string(path), options);
   }
-  throw Error("store '" + std::string(uri) + "' has an unknown scheme; expected sqlite:PATH",
+  if (uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://"))
+    return std::make_unique<MongoStore>(std::string(uri), options);
+  throw Error("store '" + mask_credentials(uri) +
+                  "' has an unknown scheme; expected sqlite:PATH or mongodb://HOST[:PORT]/DB",
               ExitCode::usage);
 }
 

@@ -54,6 +54,20 @@ PY
 [[ $(head -c 3 leaf.jpg | od -An -tx1 | tr -d ' ') == ffd8ff ]] || fail "--out is not a JPEG"
 grep -q '"data"' meta.json && fail "--out still printed data"
 
+# The same stream into MongoDB (the CTest fixture's server, when there is one): same summary,
+# and get-image serves the same image from there.
+if [[ -n ${LIMS_MONGODB_URI_FILE:-} ]]; then
+  MONGO="$(cat "$LIMS_MONGODB_URI_FILE")/e2e_$$"
+  "$LIMS" consume -b "$BROKERS" --group mongo --exit-at-end --store "$MONGO" 2>mconsume.err \
+    || { cat mconsume.err; fail "consume into MongoDB exited non-zero"; }
+  grep -q '^consume: 120 records: [0-9]* applied, [0-9]* stale, 0 deleted, 0 bad' mconsume.err \
+    || { cat mconsume.err; fail "consume into MongoDB: summary"; }
+  "$LIMS" get-image "$plant" 1 --store "$MONGO" >mrec.json || fail "get-image from MongoDB"
+  /usr/bin/python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); \
+assert a["data"]==b["data"] and a["id"]==b["id"] and a["disease"]==b["disease"]' rec.json mrec.json \
+    || fail "MongoDB and SQLite disagree on $plant 1"
+fi
+
 expect_exit 1 "$LIMS" get-image tomato 999999 --store sqlite:e2e.db
 grep -q 'no tomato image with id 999999' "$WORK/err" || fail "not-found message"
 expect_exit 2 "$LIMS" get-image cucumber 1 --store sqlite:e2e.db

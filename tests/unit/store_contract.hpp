@@ -25,6 +25,26 @@ struct StoreFactory {
   std::function<std::unique_ptr<store::ImageStore>()> reconnect;
 };
 
+/// The finest time step of the store under test (MongoDB keeps milliseconds): the contract's
+/// time offsets are counted in it, and expected times are cut to it.
+inline Micros& contract_tick() {
+  static Micros tick = 1;
+  return tick;
+}
+
+/// `t` as a store with contract_tick() resolution keeps it (rounded down).
+inline Micros at_tick(Micros t) {
+  const Micros k = contract_tick();
+  return t / k * k - ((t % k != 0 && t < 0) ? k : 0);
+}
+
+/// `r` with its times as the store under test keeps them.
+inline ImageRecord at_tick(ImageRecord r) {
+  r.created_at = at_tick(r.created_at);
+  if (r.updated_at) r.updated_at = at_tick(*r.updated_at);
+  return r;
+}
+
 /// 2023-10-08T15:39:49.123123Z, a time with every microsecond digit set.
 inline constexpr Micros kT0 = 1'696'779'589'123'123;
 
@@ -38,8 +58,8 @@ inline ImageRecord sample_record(std::int64_t id, Micros version_offset = 0) {
   r.longitude = 16.585654;
   r.disease = "Bacterial Spot";
   r.percentage = 0.8765;
-  r.created_at = kT0 - 1'000'000 + version_offset;
-  r.updated_at = kT0 + version_offset;
+  r.created_at = kT0 - 1'000'000 + version_offset * contract_tick();
+  r.updated_at = kT0 + version_offset * contract_tick();
   r.is_active = true;
   r.is_deleted = false;
   return r;
@@ -71,7 +91,9 @@ inline std::vector<Micros> scanned_versions(store::ImageStore& s, Plant plant, M
 }
 
 /// Checks field by field (so a failure names the field), then as a whole.
-inline void check_same_record(const std::optional<ImageRecord>& got, const ImageRecord& want) {
+inline void check_same_record(const std::optional<ImageRecord>& got,
+                              const ImageRecord& want_exactly) {
+  const ImageRecord want = at_tick(want_exactly);
   REQUIRE(got.has_value());
   CHECK(got->id == want.id);
   CHECK(got->camera_id == want.camera_id);
@@ -308,11 +330,16 @@ inline void contract_scan_since(const StoreFactory& f) {
   const Plant p = Plant::tomato;
   // Versions given out of id order, some by updated_at, some by created_at only.
   std::vector<ImageRecord> records;
-  const std::vector<Micros> versions = {500, -20, 300, 100, 400, 0, 200};
+  const Micros t = contract_tick();
+  auto ticks = [t](std::vector<Micros> v) {
+    for (auto& x : v) x *= t;
+    return v;
+  };
+  const std::vector<Micros> versions = ticks({500, -20, 300, 100, 400, 0, 200});
   for (std::size_t i = 0; i < versions.size(); ++i) {
     ImageRecord r = sample_record(static_cast<std::int64_t>(i) + 1);
     if (i % 2 == 0) {
-      r.created_at = versions[i] - 1'000;
+      r.created_at = versions[i] - 1'000 * t;
       r.updated_at = versions[i];
     } else {
       r.created_at = versions[i];
@@ -323,22 +350,22 @@ inline void contract_scan_since(const StoreFactory& f) {
   std::vector<store::Write> writes;
   for (const auto& r : records) writes.push_back(upsert_of(p, r));
   ImageRecord other_plant = sample_record(100);
-  other_plant.updated_at = 350;
+  other_plant.updated_at = 350 * t;
   writes.push_back(upsert_of(Plant::pepper, other_plant));
   s->apply(writes);
 
-  CHECK(scanned_versions(*s, p, std::numeric_limits<Micros>::min()) ==
-        std::vector<Micros>{-20, 0, 100, 200, 300, 400, 500});
-  CHECK(scanned_versions(*s, p, 200) == std::vector<Micros>{300, 400, 500});  // strictly after
-  CHECK(scanned_versions(*s, p, 199) == std::vector<Micros>{200, 300, 400, 500});
-  CHECK(scanned_versions(*s, p, -21) == std::vector<Micros>{-20, 0, 100, 200, 300, 400, 500});
-  CHECK(scanned_versions(*s, p, 500).empty());
-  CHECK(scanned_versions(*s, Plant::potato, std::numeric_limits<Micros>::min()).empty());
-  CHECK(scanned_versions(*s, Plant::pepper, 0) == std::vector<Micros>{350});
+  CHECK(scanned_versions(*s, p, std::numeric_limits<Micros>::min() / 2) ==
+        ticks({-20, 0, 100, 200, 300, 400, 500}));
+  CHECK(scanned_versions(*s, p, 200 * t) == ticks({300, 400, 500}));  // strictly after
+  CHECK(scanned_versions(*s, p, 199 * t) == ticks({200, 300, 400, 500}));
+  CHECK(scanned_versions(*s, p, -21 * t) == ticks({-20, 0, 100, 200, 300, 400, 500}));
+  CHECK(scanned_versions(*s, p, 500 * t).empty());
+  CHECK(scanned_versions(*s, Plant::potato, std::numeric_limits<Micros>::min() / 2).empty());
+  CHECK(scanned_versions(*s, Plant::pepper, 0) == ticks({350}));
 
   // Visited records are whole records.
   std::vector<ImageRecord> seen;
-  s->scan_since(p, 399, [&](const ImageRecord& r) {
+  s->scan_since(p, 399 * t, [&](const ImageRecord& r) {
     seen.push_back(r);
     return true;
   });
@@ -350,14 +377,14 @@ inline void contract_scan_since(const StoreFactory& f) {
   int calls = 0;
   s->scan_since(p, 0, [&](const ImageRecord& r) {
     ++calls;
-    CHECK(r.version() == 100);
+    CHECK(r.version() == 100 * t);
     return false;
   });
   CHECK(calls == 1);
 
   // A stopped scan leaves the store usable, and a later scan starts over.
   CHECK(apply_one(*s, delete_of(p, 1)) == store::Outcome::deleted);
-  CHECK(scanned_versions(*s, p, 0) == std::vector<Micros>{100, 200, 300, 400});
+  CHECK(scanned_versions(*s, p, 0) == ticks({100, 200, 300, 400}));
 }
 
 inline void contract_batch_results_in_order(const StoreFactory& f) {
@@ -404,9 +431,9 @@ inline void contract_batch_results_in_order(const StoreFactory& f) {
       CHECK_FALSE(got.has_value());
     } else {
       REQUIRE(got.has_value());
-      CHECK(got->version() == (expected[i] == store::Outcome::stale
-                                   ? sample_record(1, 100).version()
-                                   : writes[i].upsert->version()));
+      CHECK(got->version() == at_tick(expected[i] == store::Outcome::stale
+                                          ? sample_record(1, 100).version()
+                                          : writes[i].upsert->version()));
       ++present;
     }
   }
@@ -440,6 +467,7 @@ inline void contract_second_connection(const StoreFactory& f) {
 
 /// Runs every contract case; each SUBCASE gets its own store from `f.make`.
 inline void run_store_contract(const StoreFactory& f) {
+  contract_tick() = f.make()->time_resolution();
   SUBCASE("upsert inserts and get returns the record field for field") { contract_round_trip(f); }
   SUBCASE("a newer upsert replaces") { contract_newer_replaces(f); }
   SUBCASE("an equal version re-applies (idempotent redelivery)") {

@@ -1,0 +1,187 @@
+#include "store/mongo_bson.hpp"
+
+#include <limits>
+
+namespace lims::store::detail {
+namespace {
+
+void append_int(bson_t* doc, const char* key, std::int64_t v) {
+  if (v >= std::numeric_limits<std::int32_t>::min() &&
+      v <= std::numeric_limits<std::int32_t>::max())
+    BSON_APPEND_INT32(doc, key, static_cast<std::int32_t>(v));
+  else
+    BSON_APPEND_INT64(doc, key, v);
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && (a < 0)); }
+
+void append_date(bson_t* doc, const char* key, Micros t) {
+  BSON_APPEND_DATE_TIME(doc, key, floor_div(t, 1000));
+}
+
+bool read_int(bson_iter_t* it, std::int64_t& out) {
+  if (BSON_ITER_HOLDS_INT32(it))
+    out = bson_iter_int32(it);
+  else if (BSON_ITER_HOLDS_INT64(it))
+    out = bson_iter_int64(it);
+  else
+    return false;
+  return true;
+}
+
+bool read_time(bson_iter_t* it, std::optional<Micros>& out, bool nullable) {
+  if (nullable && BSON_ITER_HOLDS_NULL(it)) {
+    out.reset();
+    return true;
+  }
+  if (!BSON_ITER_HOLDS_DATE_TIME(it)) return false;
+  out = bson_iter_date_time(it) * 1000;
+  return true;
+}
+
+bool read_gps(bson_iter_t* it, ImageRecord& r) {
+  bson_iter_t arr;
+  if (!BSON_ITER_HOLDS_ARRAY(it) || !bson_iter_recurse(it, &arr)) return false;
+  double xy[2];
+  int n = 0;
+  while (bson_iter_next(&arr)) {
+    if (n == 2 || !BSON_ITER_HOLDS_NUMBER(&arr)) return false;
+    xy[n++] = bson_iter_as_double(&arr);
+  }
+  if (n != 2) return false;
+  r.latitude = xy[0];
+  r.longitude = xy[1];
+  return true;
+}
+
+/// Reads one field into `r`; false if its type is not what LIMS stores there.
+bool read_field(std::string_view key, bson_iter_t* it, ImageRecord& r, unsigned& seen) {
+  auto mark = [&](unsigned bit) { seen |= 1u << bit; };
+  if (key == "id") return mark(0), read_int(it, r.id);
+  if (key == "camera_id") return mark(1), read_int(it, r.camera_id);
+  if (key == "data") {
+    mark(2);
+    if (!BSON_ITER_HOLDS_BINARY(it)) return false;
+    bson_subtype_t subtype;
+    std::uint32_t len = 0;
+    const std::uint8_t* bytes = nullptr;
+    bson_iter_binary(it, &subtype, &len, &bytes);
+    r.data.assign(bytes, bytes + len);
+    return subtype == BSON_SUBTYPE_BINARY;
+  }
+  if (key == "gps_coordinates") return mark(3), read_gps(it, r);
+  if (key == "created_at") {
+    mark(4);
+    std::optional<Micros> t;
+    if (!read_time(it, t, false)) return false;
+    r.created_at = *t;
+    return true;
+  }
+  if (key == "updated_at") return mark(5), read_time(it, r.updated_at, true);
+  if (key == "is_active" || key == "is_deleted") {
+    mark(key == "is_active" ? 6 : 7);
+    if (!BSON_ITER_HOLDS_BOOL(it)) return false;
+    (key == "is_active" ? r.is_active : r.is_deleted) = bson_iter_bool(it);
+    return true;
+  }
+  if (key == "disease") {
+    mark(8);
+    if (BSON_ITER_HOLDS_NULL(it)) return r.disease.reset(), true;
+    if (!BSON_ITER_HOLDS_UTF8(it)) return false;
+    std::uint32_t len = 0;
+    const char* s = bson_iter_utf8(it, &len);
+    r.disease.emplace(s, len);
+    return true;
+  }
+  if (key == "percentage") {
+    mark(9);
+    if (BSON_ITER_HOLDS_NULL(it)) return r.percentage.reset(), true;
+    if (!BSON_ITER_HOLDS_NUMBER(it)) return false;
+    r.percentage = bson_iter_as_double(it);
+    return true;
+  }
+  return true;  // _id and anything else LIMS may add
+}
+
+void append_version_condition(bson_t* filter, const char* op, Micros version) {
+  bson_t any, newer_update, no_update;
+  BSON_APPEND_ARRAY_BEGIN(filter, "$or", &any);
+  BSON_APPEND_DOCUMENT_BEGIN(&any, "0", &newer_update);
+  bson_t cmp;
+  BSON_APPEND_DOCUMENT_BEGIN(&newer_update, "updated_at", &cmp);
+  append_date(&cmp, op, version);
+  bson_append_document_end(&newer_update, &cmp);
+  bson_append_document_end(&any, &newer_update);
+  BSON_APPEND_DOCUMENT_BEGIN(&any, "1", &no_update);
+  BSON_APPEND_NULL(&no_update, "updated_at");
+  BSON_APPEND_DOCUMENT_BEGIN(&no_update, "created_at", &cmp);
+  append_date(&cmp, op, version);
+  bson_append_document_end(&no_update, &cmp);
+  bson_append_document_end(&any, &no_update);
+  bson_append_array_end(filter, &any);
+}
+
+}  // namespace
+
+Micros to_millis(Micros t) { return floor_div(t, 1000) * 1000; }
+
+void append_record(bson_t* doc, const ImageRecord& r) {
+  append_int(doc, "id", r.id);
+  append_int(doc, "camera_id", r.camera_id);
+  BSON_APPEND_BINARY(doc, "data", BSON_SUBTYPE_BINARY, r.data.data(),
+                     static_cast<std::uint32_t>(r.data.size()));
+  bson_t gps;
+  BSON_APPEND_ARRAY_BEGIN(doc, "gps_coordinates", &gps);
+  BSON_APPEND_DOUBLE(&gps, "0", r.latitude);
+  BSON_APPEND_DOUBLE(&gps, "1", r.longitude);
+  bson_append_array_end(doc, &gps);
+  append_date(doc, "created_at", r.created_at);
+  if (r.updated_at)
+    append_date(doc, "updated_at", *r.updated_at);
+  else
+    BSON_APPEND_NULL(doc, "updated_at");
+  BSON_APPEND_BOOL(doc, "is_active", r.is_active);
+  BSON_APPEND_BOOL(doc, "is_deleted", r.is_deleted);
+  if (r.disease)
+    bson_append_utf8(doc, "disease", -1, r.disease->data(), static_cast<int>(r.disease->size()));
+  else
+    BSON_APPEND_NULL(doc, "disease");
+  if (r.percentage)
+    BSON_APPEND_DOUBLE(doc, "percentage", *r.percentage);
+  else
+    BSON_APPEND_NULL(doc, "percentage");
+}
+
+std::optional<ImageRecord> read_record(const bson_t* doc, std::string& error) {
+  static const char* const kFields[] = {"id",         "camera_id",  "data",      "gps_coordinates",
+                                        "created_at", "updated_at", "is_active", "is_deleted",
+                                        "disease",    "percentage"};
+  ImageRecord r;
+  unsigned seen = 0;
+  bson_iter_t it;
+  if (!bson_iter_init(&it, doc)) return error = "not a BSON document", std::nullopt;
+  while (bson_iter_next(&it)) {
+    std::string_view key = bson_iter_key(&it);
+    if (!read_field(key, &it, r, seen)) {
+      error = "field " + std::string(key) + " has an unexpected BSON type";
+      return std::nullopt;
+    }
+  }
+  for (unsigned i = 0; i < 10; ++i)
+    if (!(seen & (1u << i)))
+      return error = std::string("field ") + kFields[i] + " is missing", std::nullopt;
+  return r;
+}
+
+void append_id_filter(bson_t* filter, std::int64_t id) { append_int(filter, "id", id); }
+
+void append_guard_filter(bson_t* filter, std::int64_t id, Micros version) {
+  append_id_filter(filter, id);
+  append_version_condition(filter, "$lte", version);
+}
+
+void append_changed_since(bson_t* filter, Micros since) {
+  append_version_condition(filter, "$gt", since);
+}
+
+}  // namespace lims::store::detail

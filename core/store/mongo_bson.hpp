@@ -1,0 +1,35 @@
+#pragma once
+// Internal to core/store: an ImageRecord as LIMS keeps it in MongoDB, and back.
+
+#include <bson/bson.h>
+
+#include <optional>
+#include <string>
+
+#include "model/image.hpp"
+
+namespace lims::store::detail {
+
+/// BSON dates have millisecond precision: LIMS's documents keep times to the millisecond.
+Micros to_millis(Micros t);
+
+/// Appends the record's fields, field for field and type for type as LIMS stores them: ints as
+/// int32 when they fit (as Python's driver writes them), data as BinData 0, times as dates,
+/// gps_coordinates as two doubles, nulls as nulls. No _id and no bookkeeping fields.
+void append_record(bson_t* doc, const ImageRecord& record);
+
+/// Reads a stored document; nullopt and `error` set when a field is missing or mistyped.
+std::optional<ImageRecord> read_record(const bson_t* doc, std::string& error);
+
+/// {id: ID}
+void append_id_filter(bson_t* filter, std::int64_t id);
+
+/// {id: ID, $or: [{updated_at: {$lte: V}}, {updated_at: null, created_at: {$lte: V}}]}: the
+/// stored record is not newer than version V. Together with the unique index on id, an upsert
+/// with this filter replaces an older record and fails with a duplicate key for a newer one.
+void append_guard_filter(bson_t* filter, std::int64_t id, Micros version);
+
+/// {$or: [{updated_at: {$gt: T}}, {updated_at: null, created_at: {$gt: T}}]}
+void append_changed_since(bson_t* filter, Micros since);
+
+}  // namespace lims::store::detail

@@ -1,0 +1,289 @@
+#include "store/mongo_store.hpp"
+
+#include <mutex>
+
+#include "common/log.hpp"
+#include "store/mongo_bson.hpp"
+#include "store/uri.hpp"
+
+namespace lims::store {
+namespace {
+
+constexpr const char* kDefaultDatabase = "imagedbplantconsumer";
+constexpr std::int32_t kDuplicateKey = 11000;
+
+void init_driver() {
+  static std::once_flag once;
+  std::call_once(once, [] { mongoc_init(); });
+}
+
+std::string collection_of(Plant plant) { return "imagecolplant" + std::string(plant_name(plant)); }
+
+/// Network trouble, a primary stepping down, a server shutting down: worth retrying.
+bool is_transient(const bson_error_t& e) {
+  if (e.domain == MONGOC_ERROR_STREAM || e.domain == MONGOC_ERROR_SERVER_SELECTION) return true;
+  switch (e.code) {
+    case 6:
+    case 7:
+    case 89:
+    case 91:
+    case 189:
+    case 262:
+    case 9001:  // host/network/shutdown
+    case 10107:
+    case 11600:
+    case 11602:
+    case 13435:
+    case 13436:  // not primary
+      return true;
+    default: return false;
+  }
+}
+
+BsonDoc make_doc() { return BsonDoc(bson_new()); }
+
+}  // namespace
+
+MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
+    : masked_(mask_credentials(uri)) {
+  init_driver();
+  bson_error_t error;
+  uri_.reset(mongoc_uri_new_with_error(uri.c_str(), &error));
+  if (!uri_) throw Error("store " + masked_ + ": " + error.message, ExitCode::usage);
+  if (!mongoc_uri_has_option(uri_.get(), MONGOC_URI_RETRYWRITES))
+    mongoc_uri_set_option_as_bool(uri_.get(), MONGOC_URI_RETRYWRITES, true);
+  if (!mongoc_uri_has_option(uri_.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+    mongoc_uri_set_option_as_int32(uri_.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+  client_.reset(mongoc_client_new_from_uri_with_error(uri_.get(), &error));
+  if (!client_) throw Error("store " + masked_ + ": " + error.message, ExitCode::usage);
+  mongoc_client_set_appname(client_.get(), "lims");
+
+  BsonDoc ping(BCON_NEW("ping", BCON_INT32(1)));
+  bson_t reply;
+  bool ok =
+      mongoc_client_command_simple(client_.get(), "admin", ping.get(), nullptr, &reply, &error);
+  bson_destroy(&reply);
+  if (!ok)
+    throw Error("cannot reach MongoDB at " + masked_ + ": " + error.message, ExitCode::unreachable);
+
+  const char* db = mongoc_uri_get_database(uri_.get());
+  MongoWriteConcern wc(mongoc_write_concern_new());
+  if (options.write_concern == "majority")
+    mongoc_write_concern_set_wmajority(wc.get(), 0);
+  else
+    mongoc_write_concern_set_w(wc.get(), std::stoi(options.write_concern));
+  for (Plant p : kPlants) {
+    auto& c = collections_[static_cast<std::size_t>(p)];
+    c.reset(mongoc_client_get_collection(client_.get(), db && *db ? db : kDefaultDatabase,
+                                         collection_of(p).c_str()));
+    mongoc_collection_set_write_concern(c.get(), wc.get());
+    if (!options.read_only) ensure_unique_index(p);
+  }
+}
+
+void MongoStore::ensure_unique_index(Plant plant) {
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  BsonDoc command(BCON_NEW("createIndexes", BCON_UTF8(mongoc_collection_get_name(c)), "indexes",
+                           "[", "{", "key", "{", "id", BCON_INT32(1), "}", "name",
+                           BCON_UTF8("id_1"), "unique", BCON_BOOL(true), "}", "]"));
+  bson_error_t error;
+  bson_t reply;
+  bool ok = mongoc_collection_write_command_with_opts(c, command.get(), nullptr, &reply, &error);
+  bson_destroy(&reply);
+  unique_index_[static_cast<std::size_t>(plant)] = ok;
+  if (!ok)
+    log::warn("store " + masked_ + ": no unique index on id in " + mongoc_collection_get_name(c) +
+              " (" + error.message +
+              "): lookups scan the collection, and writes fall back to one guarded "
+              "replace-or-insert at a time, which is slower and not atomic: two consumers "
+              "writing the same id could both insert it");
+}
+
+void MongoStore::fail(const bson_error_t& error, const std::string& what) const {
+  std::string message = "store " + masked_ + ": " + what + ": " + error.message;
+  if (is_transient(error)) throw TransientError(message);
+  throw Error(message);
+}
+
+std::vector<WriteResult> MongoStore::apply(std::span<const Write> writes) {
+  std::vector<WriteResult> results(writes.size());
+  for (Plant p : kPlants) {
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < writes.size(); ++i)
+      if (writes[i].plant == p) which.push_back(i);
+    if (!which.empty()) apply_plant(p, writes, which, results);
+  }
+  return results;
+}
+
+WriteResult MongoStore::apply_without_index(mongoc_collection_t* c, const Write& w) {
+  bson_error_t error;
+  BsonDoc by_id = make_doc();
+  detail::append_id_filter(by_id.get(), w.id);
+  if (w.delete_first) {
+    if (!mongoc_collection_delete_one(c, by_id.get(), nullptr, nullptr, &error))
+      fail(error, "deleting");
+    if (!w.upsert) return {Outcome::deleted, {}};
+  }
+  BsonDoc doc = make_doc();
+  detail::append_record(doc.get(), *w.upsert);
+  if (static_cast<std::int64_t>(doc->len) > max_document_bytes_)
+    return {Outcome::failed,
+            "document of " + std::to_string(doc->len) + " bytes exceeds MongoDB's 16 MiB limit"};
+  // Guarded replace first; if it matched nothing, insert only when the id is absent. Two
+  // writers can interleave between the steps: that is what the missing index costs.
+  BsonDoc guarded = make_doc();
+  detail::append_guard_filter(guarded.get(), w.id, w.upsert->version());
+  bson_t reply;
+  bool ok = mongoc_collection_replace_one(c, guarded.get(), doc.get(), nullptr, &reply, &error);
+  bson_iter_t it;
+  const std::int64_t matched =
+      ok && bson_iter_init_find(&it, &reply, "matchedCount") ? bson_iter_as_int64(&it) : 0;
+  bson_destroy(&reply);
+  if (!ok) fail(error, "writing");
+  if (matched > 0) return {Outcome::applied, {}};
+  const std::int64_t present =
+      mongoc_collection_count_documents(c, by_id.get(), nullptr, nullptr, nullptr, &error);
+  if (present < 0) fail(error, "counting");
+  if (present > 0) return {Outcome::stale, {}};
+  if (!mongoc_collection_insert_one(c, doc.get(), nullptr, nullptr, &error))
+    fail(error, "inserting");
+  return {Outcome::applied, {}};
+}
+
+void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
+                             std::span<const std::size_t> which,
+                             std::vector<WriteResult>& results) {
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  if (!unique_index_[static_cast<std::size_t>(plant)]) {
+    for (std::size_t i : which) results[i] = apply_without_index(c, writes[i]);
+    return;
+  }
+  BsonDoc opts(BCON_NEW("ordered", BCON_BOOL(false)));
+  MongoBulk bulk(mongoc_collection_create_bulk_operation_with_opts(c, opts.get()));
+  std::vector<std::size_t> op_to_write;  // bulk op index -> write index
+  bson_error_t error;
+  for (std::size_t i : which) {
+    const Write& w = writes[i];
+    BsonDoc filter = make_doc();
+    if (!w.upsert) {  // a tombstone alone
+      detail::append_id_filter(filter.get(), w.id);
+      results[i].outcome = Outcome::deleted;
+      if (!mongoc_bulk_operation_remove_one_with_opts(bulk.get(), filter.get(), nullptr, &error))
+        fail(error, "queueing a delete");
+      op_to_write.push_back(i);
+      continue;
+    }
+    BsonDoc doc = make_doc();
+    detail::append_record(doc.get(), *w.upsert);
+    if (static_cast<std::int64_t>(doc->len) > max_document_bytes_) {
+      results[i] = {Outcome::failed, "document of " + std::to_string(doc->len) +
+                                         " bytes exceeds MongoDB's 16 MiB limit"};
+      continue;
+    }
+    // After a tombstone in the same batch the guard does not apply: delete-then-insert is a
+    // plain replace by id.
+    if (w.delete_first)
+      detail::append_id_filter(filter.get(), w.id);
+    else
+      detail::append_guard_filter(filter.get(), w.id, w.upsert->version());
+    BsonDoc upsert(BCON_NEW("upsert", BCON_BOOL(true)));
+    if (!mongoc_bulk_operation_replace_one_with_opts(bulk.get(), filter.get(), doc.get(),
+                                                     upsert.get(), &error))
+      fail(error, "queueing a write");
+    results[i].outcome = Outcome::applied;
+    op_to_write.push_back(i);
+  }
+  if (op_to_write.empty()) return;
+  bson_t reply;
+  const bool ok = mongoc_bulk_operation_execute(bulk.get(), &reply, &error);
+  BsonDoc owned_reply(bson_copy(&reply));
+  bson_destroy(&reply);
+  bson_iter_t it, errors;
+  bool any_write_error = false;
+  if (bson_iter_init_find(&it, owned_reply.get(), "writeErrors") &&
+      bson_iter_recurse(&it, &errors)) {
+    while (bson_iter_next(&errors)) {
+      bson_iter_t e;
+      std::int64_t index = -1, code = 0;
+      std::string message;
+      if (!bson_iter_recurse(&errors, &e)) continue;
+      while (bson_iter_next(&e)) {
+        std::string_view key = bson_iter_key(&e);
+        if (key == "index")
+          index = bson_iter_as_int64(&e);
+        else if (key == "code")
+          code = bson_iter_as_int64(&e);
+        else if (key == "errmsg" && BSON_ITER_HOLDS_UTF8(&e))
+          message = bson_iter_utf8(&e, nullptr);
+      }
+      if (index < 0 || index >= static_cast<std::int64_t>(op_to_write.size())) continue;
+      any_write_error = true;
+      WriteResult& r = results[op_to_write[static_cast<std::size_t>(index)]];
+      // A guarded upsert that found a newer record tries to insert a second one; the unique
+      // index refuses it. That is the guard saying "stale", not an error.
+      if (code == kDuplicateKey && r.outcome == Outcome::applied)
+        r.outcome = Outcome::stale;
+      else
+        r = {Outcome::failed, "MongoDB error " + std::to_string(code) + ": " + message};
+    }
+  }
+  if (!ok && !any_write_error)
+    fail(error, "writing to " + std::string(mongoc_collection_get_name(c)));
+}
+
+std::optional<ImageRecord> MongoStore::get(Plant plant, std::int64_t id) {
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  BsonDoc filter = make_doc();
+  detail::append_id_filter(filter.get(), id);
+  BsonDoc opts(BCON_NEW("limit", BCON_INT64(1)));
+  MongoCursor cursor(mongoc_collection_find_with_opts(c, filter.get(), opts.get(), nullptr));
+  const bson_t* doc = nullptr;
+  std::optional<ImageRecord> found;
+  if (mongoc_cursor_next(cursor.get(), &doc)) {
+    std::string error;
+    found = detail::read_record(doc, error);
+    if (!found)
+      throw Error("store " + masked_ + ": " + std::string(plant_name(plant)) + " " +
+                  std::to_string(id) + ": " + error);
+  }
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "reading");
+  return found;
+}
+
+std::int64_t MongoStore::count(Plant plant) {
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  BsonDoc filter = make_doc();
+  bson_error_t error;
+  std::int64_t n =
+      mongoc_collection_count_documents(c, filter.get(), nullptr, nullptr, nullptr, &error);
+  if (n < 0) fail(error, "counting");
+  return n;
+}
+
+void MongoStore::scan_since(Plant plant, Micros since,
+                            const std::function<bool(const ImageRecord&)>& visit) {
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  // Oldest first by version (updated_at, else created_at), which a plain sort cannot express.
+  BsonDoc match = make_doc();
+  detail::append_changed_since(match.get(), since);
+  BsonDoc pipeline(BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match.get()), "}", "{",
+                            "$addFields", "{", "lims_version", "{", "$ifNull", "[",
+                            BCON_UTF8("$updated_at"), BCON_UTF8("$created_at"), "]", "}", "}", "}",
+                            "{", "$sort", "{", "lims_version", BCON_INT32(1), "id", BCON_INT32(1),
+                            "}", "}", "]"));
+  MongoCursor cursor(
+      mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline.get(), nullptr, nullptr));
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    std::string error;
+    auto record = detail::read_record(doc, error);
+    if (!record) throw Error("store " + masked_ + ": " + error);
+    if (!visit(*record)) return;
+  }
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "scanning");
+}
+
+}  // namespace lims::store

@@ -1,0 +1,219 @@
+// MongoStore against a MongoDB server: mongo-java-server from the CTest fixture
+// (LIMS_MONGODB_URI_FILE), or any server named by LIMS_TEST_MONGODB_URI. Skipped without one.
+
+#include <doctest/doctest.h>
+#include <mongoc/mongoc.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+
+#include "../unit/store_contract.hpp"
+#include "store/mongo_bson.hpp"
+
+namespace lims {
+namespace {
+
+/// The server's base URI ("mongodb://host:port"), or empty when none is configured.
+std::string server_uri() {
+  if (const char* uri = std::getenv("LIMS_TEST_MONGODB_URI"); uri && *uri) return uri;
+  std::string uri;
+  if (const char* file = std::getenv("LIMS_MONGODB_URI_FILE"); file && *file) {
+    std::ifstream in(file);
+    std::getline(in, uri);
+  }
+  return uri;
+}
+
+/// `base` with a database of its own, so every case starts empty.
+std::string fresh_database(const std::string& base) {
+  static std::atomic<int> n{0};
+  std::string uri = base;
+  const auto query = uri.find('?');
+  const std::string options = query == std::string::npos ? "" : uri.substr(query);
+  uri = uri.substr(0, query);
+  const auto scheme = uri.find("://");
+  const auto slash = uri.find('/', scheme + 3);
+  if (slash != std::string::npos) uri.resize(slash);
+  return uri + "/limstest_" + std::to_string(::getpid()) + "_" + std::to_string(++n) + options;
+}
+
+/// The stored document of `id` in `plant`'s collection, read with the plain driver.
+bson_t* raw_document(const std::string& uri, Plant plant, std::int64_t id) {
+  mongoc_client_t* client = mongoc_client_new(uri.c_str());
+  mongoc_collection_t* c =
+      mongoc_client_get_collection(client, mongoc_uri_get_database(mongoc_client_get_uri(client)),
+                                   ("imagecolplant" + std::string(plant_name(plant))).c_str());
+  bson_t* filter = bson_new();
+  store::detail::append_id_filter(filter, id);
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(c, filter, nullptr, nullptr);
+  const bson_t* doc = nullptr;
+  bson_t* copy = mongoc_cursor_next(cursor, &doc) ? bson_copy(doc) : nullptr;
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(filter);
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
+  return copy;
+}
+
+/// Opens the store, counting the contract's time offsets in its resolution (milliseconds).
+std::unique_ptr<store::ImageStore> open(const std::string& uri) {
+  auto s = store::open_store(uri);
+  test::contract_tick() = s->time_resolution();
+  return s;
+}
+
+bson_type_t type_of(const bson_t* doc, const char* key) {
+  bson_iter_t it;
+  return bson_iter_init_find(&it, doc, key) ? bson_iter_type(&it) : BSON_TYPE_EOD;
+}
+
+}  // namespace
+
+TEST_CASE("mongo: MongoStore passes the store contract") {
+  const std::string base = server_uri();
+  if (base.empty()) {
+    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
+    return;
+  }
+  std::string last;
+  test::StoreFactory factory;
+  factory.make = [&] {
+    last = fresh_database(base);
+    return store::open_store(last);
+  };
+  factory.reconnect = [&] { return store::open_store(last); };
+  test::run_store_contract(factory);
+}
+
+TEST_CASE("mongo: documents keep LIMS's BSON types, and nothing else") {
+  const std::string base = server_uri();
+  if (base.empty()) return;
+  const std::string uri = fresh_database(base);
+  auto s = open(uri);
+  ImageRecord full = test::sample_record(7);
+  ImageRecord nulls = test::sample_record(8);
+  nulls.updated_at.reset();
+  nulls.disease.reset();
+  nulls.percentage.reset();
+  nulls.latitude = 48;  // a whole number, still a double
+  s->apply(std::vector<store::Write>{test::upsert_of(Plant::pepper, full),
+                                     test::upsert_of(Plant::pepper, nulls)});
+
+  bson_t* doc = raw_document(uri, Plant::pepper, 7);
+  REQUIRE(doc != nullptr);
+  CHECK(type_of(doc, "_id") == BSON_TYPE_OID);
+  CHECK(type_of(doc, "id") == BSON_TYPE_INT32);
+  CHECK(type_of(doc, "camera_id") == BSON_TYPE_INT32);
+  bson_iter_t it;
+  REQUIRE(bson_iter_init_find(&it, doc, "data"));
+  REQUIRE(BSON_ITER_HOLDS_BINARY(&it));
+  bson_subtype_t subtype;
+  std::uint32_t len = 0;
+  const std::uint8_t* bytes = nullptr;
+  bson_iter_binary(&it, &subtype, &len, &bytes);
+  CHECK(subtype == BSON_SUBTYPE_BINARY);
+  CHECK(std::vector<std::uint8_t>(bytes, bytes + len) == full.data);
+  CHECK(type_of(doc, "created_at") == BSON_TYPE_DATE_TIME);
+  CHECK(type_of(doc, "updated_at") == BSON_TYPE_DATE_TIME);
+  CHECK(type_of(doc, "is_active") == BSON_TYPE_BOOL);
+  CHECK(type_of(doc, "is_deleted") == BSON_TYPE_BOOL);
+  CHECK(type_of(doc, "disease") == BSON_TYPE_UTF8);
+  CHECK(type_of(doc, "percentage") == BSON_TYPE_DOUBLE);
+  bson_iter_t gps, xy;
+  REQUIRE(bson_iter_init_find(&gps, doc, "gps_coordinates"));
+  REQUIRE(bson_iter_recurse(&gps, &xy));
+  int n = 0;
+  while (bson_iter_next(&xy)) CHECK((++n, bson_iter_type(&xy) == BSON_TYPE_DOUBLE));
+  CHECK(n == 2);
+  CHECK(bson_count_keys(doc) == 11);  // _id and the ten LIMS fields, no bookkeeping
+  bson_destroy(doc);
+
+  doc = raw_document(uri, Plant::pepper, 8);
+  REQUIRE(doc != nullptr);
+  CHECK(type_of(doc, "updated_at") == BSON_TYPE_NULL);
+  CHECK(type_of(doc, "disease") == BSON_TYPE_NULL);
+  CHECK(type_of(doc, "percentage") == BSON_TYPE_NULL);
+  bson_destroy(doc);
+}
+
+TEST_CASE("mongo: an existing _id is kept when a record is replaced") {
+  const std::string base = server_uri();
+  if (base.empty()) return;
+  const std::string uri = fresh_database(base);
+  auto s = open(uri);
+  const ImageRecord v1 = test::sample_record(9), v2 = test::sample_record(9, 5);
+  s->apply(std::vector<store::Write>{test::upsert_of(Plant::potato, v1)});
+  bson_t* before = raw_document(uri, Plant::potato, 9);
+  s->apply(std::vector<store::Write>{test::upsert_of(Plant::potato, v2)});
+  bson_t* after = raw_document(uri, Plant::potato, 9);
+  REQUIRE((before && after));
+  bson_iter_t a, b;
+  REQUIRE(bson_iter_init_find(&a, before, "_id"));
+  REQUIRE(bson_iter_init_find(&b, after, "_id"));
+  CHECK(bson_oid_equal(bson_iter_oid(&a), bson_iter_oid(&b)));
+  bson_destroy(before);
+  bson_destroy(after);
+}
+
+TEST_CASE("mongo: without a unique index (duplicates exist) the guard still holds") {
+  const std::string base = server_uri();
+  if (base.empty()) return;
+  const std::string uri = fresh_database(base);
+  test::contract_tick() = 1000;  // MongoDB keeps milliseconds: count offsets in them
+  {  // two documents with id 5 already: the unique index cannot be built
+    mongoc_client_t* client = mongoc_client_new(uri.c_str());
+    mongoc_collection_t* c = mongoc_client_get_collection(
+        client, mongoc_uri_get_database(mongoc_client_get_uri(client)), "imagecolplantpotato");
+    for (int i = 0; i < 2; ++i) {
+      bson_t* doc = bson_new();
+      store::detail::append_record(doc, test::sample_record(5, 10));
+      REQUIRE(mongoc_collection_insert_one(c, doc, nullptr, nullptr, nullptr));
+      bson_destroy(doc);
+    }
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(client);
+  }
+  auto s = open(uri);  // warns, and falls back to one write at a time
+  using store::Outcome;
+  const ImageRecord older5 = test::sample_record(5, 1), r6 = test::sample_record(6, 1),
+                    older6 = test::sample_record(6);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::potato, older5)) == Outcome::stale);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::potato, r6)) == Outcome::applied);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::potato, r6)) == Outcome::applied);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::potato, older6)) == Outcome::stale);
+  CHECK(s->count(Plant::potato) == 3);
+  CHECK(test::apply_one(*s, test::delete_of(Plant::potato, 6)) == Outcome::deleted);
+  CHECK(s->count(Plant::potato) == 2);
+}
+
+TEST_CASE("mongo: a record over the 16 MiB document limit fails alone") {
+  const std::string base = server_uri();
+  if (base.empty()) return;
+  auto s = open(fresh_database(base));
+  ImageRecord huge = test::sample_record(1), fine = test::sample_record(2);
+  huge.data.assign(17u << 20, 0xab);
+  auto results = s->apply(std::vector<store::Write>{test::upsert_of(Plant::tomato, huge),
+                                                    test::upsert_of(Plant::tomato, fine)});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].outcome == store::Outcome::failed);
+  CHECK(results[0].error.find("16 MiB") != std::string::npos);
+  CHECK(results[1].outcome == store::Outcome::applied);
+  CHECK(s->count(Plant::tomato) == 1);
+}
+
+TEST_CASE("mongo: an unreachable server is exit 3 within the selection timeout, password masked") {
+  try {
+    store::open_store(
+        "mongodb://lims:s3cret@127.0.0.1:1/x?serverSelectionTimeoutMS=300&connectTimeoutMS=300");
+    FAIL("connected to nothing");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::unreachable);
+    const std::string message = e.what();
+    CHECK(message.find("s3cret") == std::string::npos);
+    CHECK(message.find("lims:***@127.0.0.1:1") != std::string::npos);
+  }
+}
+
+}  // namespace lims
