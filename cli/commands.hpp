@@ -10,5 +10,6 @@ Command setup_get_image(CLI::App& app);
 Command setup_dev_broker(CLI::App& app);
 Command setup_simulate(CLI::App& app);
 Command setup_demo(CLI::App& app);
+Command setup_sync_batch(CLI::App& app);
 
 }  // namespace lims::cli

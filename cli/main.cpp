@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   std::vector<lims::cli::Command> commands = {
       lims::cli::setup_consume(app),    lims::cli::setup_get_image(app),
       lims::cli::setup_dev_broker(app), lims::cli::setup_simulate(app),
-      lims::cli::setup_demo(app),
+      lims::cli::setup_demo(app),       lims::cli::setup_sync_batch(app),
   };
 
   try {

@@ -64,6 +64,10 @@ class ImageStore {
   virtual Micros time_resolution() const { return 1; }
 };
 
+/// The record's size as a LIMS MongoDB document (BSON, without _id): the unit sync-batch counts
+/// bytes moved in, whatever the stores are.
+std::size_t document_bytes(const ImageRecord& record);
+
 struct OpenOptions {
   bool read_only = false;  // readers (get-image) never create or change a store
   std::string write_concern = "majority";  // MongoDB: "majority", or a number of nodes

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "store/image_store.hpp"
+
 namespace lims::store::detail {
 namespace {
 
@@ -185,3 +187,15 @@ void append_changed_since(bson_t* filter, Micros since) {
 }
 
 }  // namespace lims::store::detail
+
+namespace lims::store {
+
+std::size_t document_bytes(const ImageRecord& record) {
+  bson_t doc = BSON_INITIALIZER;
+  detail::append_record(&doc, record);
+  const std::size_t n = doc.len;
+  bson_destroy(&doc);
+  return n;
+}
+
+}  // namespace lims::store

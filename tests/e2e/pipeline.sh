@@ -68,6 +68,21 @@ assert a["data"]==b["data"] and a["id"]==b["id"] and a["disease"]==b["disease"]'
     || fail "MongoDB and SQLite disagree on $plant 1"
 fi
 
+# sync-batch: the batch baseline copies the store, then finds nothing new; SQLite to SQLite,
+# and MongoDB to SQLite when there is a MongoDB.
+"$LIMS" sync-batch --from sqlite:e2e.db --to sqlite:copy.db --once --state wm 2>sb1.err
+grep -Eq '^sync-batch: [1-9][0-9]* images, [1-9][0-9]* bytes read, [1-9][0-9]* bytes written in' \
+  sb1.err || { cat sb1.err; fail "sync-batch: first run"; }
+"$LIMS" sync-batch --from sqlite:e2e.db --to sqlite:copy.db --once --state wm 2>sb2.err
+grep -q '^sync-batch: 0 images, 0 bytes read, 0 bytes written' sb2.err \
+  || { cat sb2.err; fail "sync-batch: a second run copied again"; }
+"$LIMS" get-image "$plant" 1 --store sqlite:copy.db >copy.json && cmp -s rec.json copy.json \
+  || fail "sync-batch copy differs"
+if [[ -n ${MONGO:-} ]]; then
+  "$LIMS" sync-batch --from "$MONGO" --to sqlite:from-mongo.db --once --state wm2 2>sb3.err
+  grep -Eq '^sync-batch: [1-9][0-9]* images' sb3.err || { cat sb3.err; fail "sync-batch from MongoDB"; }
+fi
+
 expect_exit 1 "$LIMS" get-image tomato 999999 --store sqlite:e2e.db
 grep -q 'no tomato image with id 999999' "$WORK/err" || fail "not-found message"
 expect_exit 2 "$LIMS" get-image cucumber 1 --store sqlite:e2e.db

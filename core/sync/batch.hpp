@@ -1,0 +1,54 @@
+#pragma once
+// The batch synchronizer (sync-batch): copy what changed in one store into another, as the LIMS
+// DB Synchronizer does, with the same stale-event guard as the stream.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "store/image_store.hpp"
+
+namespace lims::sync {
+
+enum class BatchMode { incremental, full };
+
+/// What one run moved. Bytes are document bytes as LIMS stores them (BSON), read from the source
+/// and written to the target: what a bandwidth comparison with the stream needs.
+struct BatchRunStats {
+  std::uint64_t images = 0;   // records written to the target (stale ones excluded)
+  std::uint64_t deleted = 0;  // full mode: records the source no longer has
+  std::uint64_t stale = 0;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+  double seconds = 0;
+  bool complete = true;  // false when stopped part way (the watermark did not move)
+};
+
+/// The watermark, kept in a small file so a restart resumes: the newest version (updated_at,
+/// else created_at) copied so far. The file is replaced atomically (write, fsync, rename).
+class Watermark {
+ public:
+  /// Reads PATH if it exists (else starts at the beginning of time).
+  explicit Watermark(std::string path);
+  Micros value() const { return value_; }
+  /// Saves `value` durably.
+  void save(Micros value);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  Micros value_;
+};
+
+/// Copies source to target. Incremental: records with a version after the watermark, then moves
+/// the watermark to the newest version copied, only once everything before it is written.
+/// Full: every record, and deletes from the target what the source lacks. Stops between chunks
+/// when `stop` is set (then `complete` is false and the watermark stays).
+BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
+                             Watermark& watermark, const std::atomic<bool>& stop,
+                             std::size_t chunk = 200);
+
+/// "sync-batch: N images, R bytes read, W bytes written in T s"
+std::string batch_summary_line(const BatchRunStats& s);
+
+}  // namespace lims::sync
