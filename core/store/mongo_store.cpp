@@ -199,10 +199,16 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
   const bool ok = mongoc_bulk_operation_execute(bulk.get(), &reply, &error);
   BsonDoc owned_reply(bson_copy(&reply));
   bson_destroy(&reply);
+  const bool any_write_error = read_write_errors(owned_reply.get(), op_to_write, results);
+  if (!ok && !any_write_error)
+    fail(error, "writing to " + std::string(mongoc_collection_get_name(c)));
+}
+
+bool MongoStore::read_write_errors(const bson_t* reply, std::span<const std::size_t> op_to_write,
+                                   std::vector<WriteResult>& results) {
   bson_iter_t it, errors;
   bool any_write_error = false;
-  if (bson_iter_init_find(&it, owned_reply.get(), "writeErrors") &&
-      bson_iter_recurse(&it, &errors)) {
+  if (bson_iter_init_find(&it, reply, "writeErrors") && bson_iter_recurse(&it, &errors)) {
     while (bson_iter_next(&errors)) {
       bson_iter_t e;
       std::int64_t index = -1, code = 0;
@@ -228,8 +234,7 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
         r = {Outcome::failed, "MongoDB error " + std::to_string(code) + ": " + message};
     }
   }
-  if (!ok && !any_write_error)
-    fail(error, "writing to " + std::string(mongoc_collection_get_name(c)));
+  return any_write_error;
 }
 
 std::optional<ImageRecord> MongoStore::get(Plant plant, std::int64_t id) {

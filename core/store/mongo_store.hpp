@@ -33,6 +33,10 @@ class MongoStore final : public ImageStore {
   WriteResult apply_without_index(mongoc_collection_t* c, const Write& write);
   void apply_plant(Plant plant, std::span<const Write> writes, std::span<const std::size_t> which,
                    std::vector<WriteResult>& results);
+  /// Marks the writes behind a bulk reply's writeErrors: a duplicate key on a guarded upsert is
+  /// the guard refusing a stale record; anything else fails that record alone. True if any.
+  static bool read_write_errors(const bson_t* reply, std::span<const std::size_t> op_to_write,
+                                std::vector<WriteResult>& results);
   [[noreturn]] void fail(const bson_error_t& error, const std::string& what) const;
 
   std::string masked_;
