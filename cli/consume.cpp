@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "store/image_store.hpp"
+#include "sync/report.hpp"
 #include "sync/stream.hpp"
 
 namespace lims::cli {

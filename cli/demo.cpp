@@ -12,6 +12,7 @@
 #include "common/signals.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "store/image_store.hpp"
+#include "sync/report.hpp"
 #include "sync/stream.hpp"
 
 namespace lims::cli {

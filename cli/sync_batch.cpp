@@ -8,6 +8,7 @@
 #include "common/signals.hpp"
 #include "store/image_store.hpp"
 #include "sync/batch.hpp"
+#include "sync/report.hpp"
 
 namespace lims::cli {
 namespace {

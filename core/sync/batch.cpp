@@ -109,13 +109,4 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
   return stats;
 }
 
-std::string batch_summary_line(const BatchRunStats& s) {
-  char buf[256];
-  std::snprintf(
-      buf, sizeof buf, "sync-batch: %llu images, %llu bytes read, %llu bytes written in %.2f s",
-      static_cast<unsigned long long>(s.images), static_cast<unsigned long long>(s.bytes_read),
-      static_cast<unsigned long long>(s.bytes_written), s.seconds);
-  return buf;
-}
-
 }  // namespace lims::sync

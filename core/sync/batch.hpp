@@ -48,7 +48,4 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
                              Watermark& watermark, const std::atomic<bool>& stop,
                              std::size_t chunk = 200);
 
-/// "sync-batch: N images, R bytes read, W bytes written in T s"
-std::string batch_summary_line(const BatchRunStats& s);
-
 }  // namespace lims::sync

@@ -74,9 +74,4 @@ class StreamSync {
   std::unique_ptr<Impl> impl_;
 };
 
-/// "consume: N records, A applied, S stale, D deleted, B bad; steady rate X events/s, Y MB/s"
-std::string summary_line(const StreamSnapshot& s);
-/// "consume: N records (X events/s, Y MB/s): A applied, ... lag L", rates since `before`.
-std::string progress_line(const StreamSnapshot& now, const StreamSnapshot& before);
-
 }  // namespace lims::sync

@@ -7,6 +7,7 @@
 
 #include "store_contract.hpp"
 #include "sync/batch.hpp"
+#include "sync/report.hpp"
 
 namespace lims {
 namespace {
