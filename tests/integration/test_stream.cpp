@@ -172,6 +172,22 @@ Prepared prepare(const std::string& stem) {
   return p;
 }
 
+/// Runs one consumer of `config` into `store` until it stops by itself; what it counted.
+sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageStore& store,
+                             sync::BadRecordSink& bad, const sync::StreamOptions& options) {
+  std::atomic<bool> stop{false};
+  sync::StreamSync stream(config, store, bad, options);
+  stream.run(stop);
+  return stream.snapshot();
+}
+
+/// exit_at_end, and defaults otherwise.
+sync::StreamOptions until_end() {
+  sync::StreamOptions options;
+  options.exit_at_end = true;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("stream: a mixed workload over three topics ends in the expected store state") {
@@ -179,14 +195,10 @@ TEST_CASE("stream: a mixed workload over three topics ends in the expected store
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
-  sync::StreamOptions options;
-  options.exit_at_end = true;
+  sync::StreamOptions options = until_end();
   options.batch_max_events = 64;  // several batches, so collapsing crosses batch borders
-  std::atomic<bool> stop{false};
-  sync::StreamSync stream(consumer_config(prefix, group), *store, bad, options);
-  stream.run(stop);
+  const auto s = consume(consumer_config(prefix, group), *store, bad, options);
 
-  auto s = stream.snapshot();
   CHECK(s.records == events.size());
   CHECK(s.bad == malformed_count(events));
   CHECK(bad.count == malformed_count(events));
@@ -202,23 +214,17 @@ TEST_CASE("stream: a consumer stopped halfway and restarted loses nothing") {
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
-  std::atomic<bool> stop{false};
   sync::StreamOptions options;
   options.batch_max_events = 50;
   options.max_records = events.size() / 2;
-  std::uint64_t first_run = 0;
-  {
-    sync::StreamSync stream(consumer_config(prefix, group), *store, bad, options);
-    stream.run(stop);
-    first_run = stream.snapshot().records;
-    CHECK(first_run == events.size() / 2);
-  }
+  const std::uint64_t first_run =
+      consume(consumer_config(prefix, group), *store, bad, options).records;
+  CHECK(first_run == events.size() / 2);
   options.max_records = 0;
   options.exit_at_end = true;
-  sync::StreamSync stream(consumer_config(prefix, group), *store, bad, options);
-  stream.run(stop);
+  const auto second = consume(consumer_config(prefix, group), *store, bad, options);
   // Resumed at the committed offsets: at most the unfinished tail is read again, never less.
-  CHECK(stream.snapshot().records == events.size() - first_run);
+  CHECK(second.records == events.size() - first_run);
   check_store(*store, events);
 }
 
@@ -227,26 +233,14 @@ TEST_CASE("stream: --from-beginning replays everything and moves nothing back in
 
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
-  std::atomic<bool> stop{false};
-  sync::StreamOptions options;
-  options.exit_at_end = true;
-  {
-    sync::StreamSync stream(consumer_config(prefix, group), *store, bad, options);
-    stream.run(stop);
-  }
+  consume(consumer_config(prefix, group), *store, bad, until_end());
   auto config = consumer_config(prefix, group);
   config.from_beginning = true;  // the group has committed everything; read it all again
-  sync::StreamSync replay(config, *store, bad, options);
-  replay.run(stop);
-  auto s = replay.snapshot();
+  const auto s = consume(config, *store, bad, until_end());
   CHECK(s.records == events.size());
   CHECK(s.stale > 0);  // the replayed old versions were refused by the guard
   check_store(*store, events);
 }
-
-}  // namespace lims
-
-namespace lims {
 
 TEST_CASE("stream: the stream and sync-batch end in identical stores") {
   const auto [prefix, group, events] = prepare("equivalence");
@@ -259,16 +253,13 @@ TEST_CASE("stream: the stream and sync-batch end in identical stores") {
   }
   auto streamed = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
-  std::atomic<bool> stop{false};
-  sync::StreamOptions options;
-  options.exit_at_end = true;
-  sync::StreamSync stream(consumer_config(prefix, group), *streamed, bad, options);
-  stream.run(stop);
+  consume(consumer_config(prefix, group), *streamed, bad, until_end());
 
   auto batched = store::open_store("sqlite::memory:");
   const std::string state = "/tmp/lims-equivalence-" + std::to_string(::getpid());
   sync::Watermark watermark(state);
   // Full mode: the batch path sees hard deletes only by comparing everything.
+  const std::atomic<bool> stop{false};
   auto stats = sync::run_batch_sync(*producer, *batched, sync::BatchMode::full, watermark, stop);
   std::remove(state.c_str());
   CHECK(stats.images > 0);
