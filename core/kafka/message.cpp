@@ -18,6 +18,5 @@ const char* Message::key() const { return static_cast<const char*>(m_->key); }
 std::size_t Message::key_size() const { return m_->key_len; }
 const char* Message::value() const { return static_cast<const char*>(m_->payload); }
 std::size_t Message::value_size() const { return m_->len; }
-std::int64_t Message::timestamp_ms() const { return rd_kafka_message_timestamp(m_.get(), nullptr); }
 
 }  // namespace lims::kafka

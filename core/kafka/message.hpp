@@ -38,8 +38,6 @@ class Message {
   /// The value bytes, or nullptr for a tombstone.
   const char* value() const;
   std::size_t value_size() const;
-  /// The record's timestamp in ms since the epoch, or -1 if it has none.
-  std::int64_t timestamp_ms() const;
 
  private:
   Handle m_;

@@ -29,10 +29,4 @@ void MockCluster::create_topic(const std::string& topic, int partitions) {
     throw Error("creating topic " + topic + ": " + rd_kafka_err2str(err));
 }
 
-void MockCluster::set_broker_up(std::int32_t broker_id, bool up) {
-  rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(impl_->cluster.get(), broker_id)
-                               : rd_kafka_mock_broker_set_down(impl_->cluster.get(), broker_id);
-  if (err) throw Error("mock broker " + std::to_string(broker_id) + ": " + rd_kafka_err2str(err));
-}
-
 }  // namespace lims::kafka

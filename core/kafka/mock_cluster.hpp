@@ -22,8 +22,6 @@ class MockCluster {
   std::string bootstrap_servers() const;
   /// Creates `topic` with `partitions` partitions. Throws lims::Error on failure.
   void create_topic(const std::string& topic, int partitions);
-  /// Takes broker `broker_id` (1-based) down or brings it back up, for fault tests.
-  void set_broker_up(std::int32_t broker_id, bool up);
 
  private:
   struct Impl;

@@ -54,10 +54,10 @@ class ImageStore {
   virtual std::optional<ImageRecord> get(Plant plant, std::int64_t id) = 0;
   /// How many records the plant has (soft-deleted ones included, as the Image API counts).
   virtual std::int64_t count(Plant plant) = 0;
-  /// Calls `visit` for each record with version() > `since`, oldest first; stops when it returns
-  /// false.
+  /// Calls `visit` for each record with version() > `since`, oldest first, handing the record
+  /// over (the visitor may keep it without a copy); stops when it returns false.
   virtual void scan_since(Plant plant, Micros since,
-                          const std::function<bool(const ImageRecord&)>& visit) = 0;
+                          const std::function<bool(ImageRecord&&)>& visit) = 0;
   /// The store's address with any credentials masked, for messages.
   virtual std::string describe() const = 0;
   /// The finest time step the store keeps, in microseconds (1; MongoDB's dates: 1000).

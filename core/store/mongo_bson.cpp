@@ -190,12 +190,24 @@ void append_changed_since(bson_t* filter, Micros since) {
 
 namespace lims::store {
 
-std::size_t document_bytes(const ImageRecord& record) {
-  bson_t doc = BSON_INITIALIZER;
-  detail::append_record(&doc, record);
-  const std::size_t n = doc.len;
-  bson_destroy(&doc);
-  return n;
+std::size_t document_bytes(const ImageRecord& r) {
+  // The length append_record() produces, without building the document (and copying the image):
+  // each element is a type byte, its key with a NUL, and its value.
+  auto element = [](std::size_t key_len, std::size_t value_len) {
+    return 1 + key_len + 1 + value_len;
+  };
+  auto int_bytes = [](std::int64_t v) {
+    return v >= std::numeric_limits<std::int32_t>::min() &&
+                   v <= std::numeric_limits<std::int32_t>::max()
+               ? 4
+               : 8;
+  };
+  constexpr std::size_t kGps = 4 + 2 * (1 + 2 + 8) + 1;  // {"0": double, "1": double}
+  return 4 + element(2, int_bytes(r.id)) + element(9, int_bytes(r.camera_id)) +
+         element(4, 4 + 1 + r.data.size()) + element(15, kGps) + element(10, 8) +
+         element(10, r.updated_at ? 8 : 0) + element(9, 1) + element(10, 1) +
+         element(7, r.disease ? 4 + r.disease->size() + 1 : 0) + element(10, r.percentage ? 8 : 0) +
+         1;
 }
 
 }  // namespace lims::store

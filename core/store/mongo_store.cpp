@@ -268,7 +268,7 @@ std::int64_t MongoStore::count(Plant plant) {
 }
 
 void MongoStore::scan_since(Plant plant, Micros since,
-                            const std::function<bool(const ImageRecord&)>& visit) {
+                            const std::function<bool(ImageRecord&&)>& visit) {
   mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
   // Oldest first by version (updated_at, else created_at), which a plain sort cannot express.
   BsonDoc match = make_doc();
@@ -285,7 +285,7 @@ void MongoStore::scan_since(Plant plant, Micros since,
     std::string error;
     auto record = detail::read_record(doc, error);
     if (!record) throw Error("store " + masked_ + ": " + error);
-    if (!visit(*record)) return;
+    if (!visit(std::move(*record))) return;
   }
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "scanning");

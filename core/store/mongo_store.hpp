@@ -23,7 +23,7 @@ class MongoStore final : public ImageStore {
   std::optional<ImageRecord> get(Plant plant, std::int64_t id) override;
   std::int64_t count(Plant plant) override;
   void scan_since(Plant plant, Micros since,
-                  const std::function<bool(const ImageRecord&)>& visit) override;
+                  const std::function<bool(ImageRecord&&)>& visit) override;
   std::string describe() const override { return masked_; }
   Micros time_resolution() const override { return 1000; }
 

@@ -258,7 +258,7 @@ std::int64_t SqliteStore::count(Plant plant) {
 }
 
 void SqliteStore::scan_since(Plant plant, Micros since,
-                             const std::function<bool(const ImageRecord&)>& visit) {
+                             const std::function<bool(ImageRecord&&)>& visit) {
   sqlite3_stmt* s = statements_[static_cast<std::size_t>(plant)].scan.get();
   Reset reset(s);
   sqlite3_bind_int64(s, 1, since);

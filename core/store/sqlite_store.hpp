@@ -21,7 +21,7 @@ class SqliteStore final : public ImageStore {
   std::optional<ImageRecord> get(Plant plant, std::int64_t id) override;
   std::int64_t count(Plant plant) override;
   void scan_since(Plant plant, Micros since,
-                  const std::function<bool(const ImageRecord&)>& visit) override;
+                  const std::function<bool(ImageRecord&&)>& visit) override;
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:

@@ -87,12 +87,12 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
     std::vector<ImageRecord> records;
     std::set<std::int64_t> seen;
     // Versions come oldest first, so a stop between chunks leaves a consistent prefix.
-    source.scan_since(plant, since, [&](const ImageRecord& r) {
+    source.scan_since(plant, since, [&](ImageRecord&& r) {
       if (stop) return stats.complete = false;
       stats.bytes_read += store::document_bytes(r);
       newest = std::max(newest, r.version());
       if (mode == BatchMode::full) seen.insert(r.id);
-      records.push_back(r);
+      records.push_back(std::move(r));
       if (records.size() >= chunk) {
         write_chunk(target, records, plant, stats);
         records.clear();
