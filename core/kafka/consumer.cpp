@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -28,6 +29,9 @@ std::string join(const std::vector<TopicPartition>& parts) {
   return s.empty() ? "none" : s;
 }
 
+constexpr std::chrono::steady_clock::duration kStallAfter = std::chrono::milliseconds(20);
+constexpr std::chrono::steady_clock::duration kMaxWakeInterval = std::chrono::milliseconds(1000);
+
 }  // namespace
 
 struct Consumer::Impl {
@@ -37,6 +41,10 @@ struct Consumer::Impl {
   std::atomic<bool> fatal{false};
   KafkaHandle rk;
   bool closed = false;
+  // Waking the fetcher (see poll()).
+  std::chrono::steady_clock::time_point last_message = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_wake{};
+  std::chrono::steady_clock::duration wake_interval = kStallAfter;
 
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   static void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -102,8 +110,21 @@ void Consumer::close() {
 
 std::optional<Message> Consumer::poll(int timeout_ms) {
   rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), timeout_ms);
-  if (!m) return std::nullopt;
-  return Message(Message::Handle(m));
+  const auto now = std::chrono::steady_clock::now();
+  if (m) {
+    impl_->last_message = now;
+    impl_->wake_interval = kStallAfter;
+    return Message(Message::Handle(m));
+  }
+  if (now - std::max(impl_->last_message, impl_->last_wake) >= impl_->wake_interval && lag() > 0) {
+    wake_fetchers();
+    impl_->last_wake = std::chrono::steady_clock::now();
+    if (impl_->last_wake - impl_->last_message >
+        impl_->wake_interval)  // the last one brought nothing
+      impl_->wake_interval =
+          std::min<std::chrono::steady_clock::duration>(impl_->wake_interval * 2, kMaxWakeInterval);
+  }
+  return std::nullopt;
 }
 
 void Consumer::store_offsets(const std::vector<TopicPartition>& next_offsets) {
@@ -140,7 +161,7 @@ std::int64_t Consumer::lag() const {
   return total;
 }
 
-void Consumer::wake_fetchers() {
+void Consumer::wake_fetchers() const {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   PartitionListHandle list(raw);

@@ -45,7 +45,12 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  /// The next record or event, or nullopt after `timeout_ms` without one.
+  /// The next record or event, or nullopt after `timeout_ms` without one. Before librdkafka
+  /// 2.2 the fetcher sleeps up to 1 s after the local queue has been full, even once it
+  /// drains, which stalls a consumer working through a backlog: when no record has come for
+  /// 20 ms although the cached watermarks say more are waiting, poll() asks the partition
+  /// leaders for their end offsets, which wakes the fetcher (and freshens lag()). While wakes
+  /// bring nothing (a broker is down), the wait between them doubles up to 1 s.
   std::optional<Message> poll(int timeout_ms);
   /// Marks everything before each given offset as processed (offset = next to read).
   /// Partitions no longer assigned are skipped. Thread-safe.
@@ -56,18 +61,14 @@ class Consumer {
   /// Records between our position and the high watermark over the assignment, from cached
   /// watermarks (no network round trip). Partitions with no known position count fully.
   std::int64_t lag() const;
-  /// Asks each partition leader for its end offsets. Besides freshening lag(), this wakes
-  /// librdkafka's fetcher: before librdkafka 2.2 it sleeps up to 1 s after the local queue has
-  /// been full, even once the queue has drained, which would stall a consumer working through
-  /// a backlog. Call when no record arrived although lag() says more are waiting. Blocks for at
-  /// most 100 ms.
-  void wake_fetchers();
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;
   /// Leaves the group (revoking through the listener) and stops. Idempotent.
   void close();
 
  private:
+  /// One ListOffsets request per partition leader (at most 100 ms).
+  void wake_fetchers() const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

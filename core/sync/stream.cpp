@@ -16,11 +16,6 @@ namespace lims::sync {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-/// How long no record may arrive while the broker has more before the fetchers are woken. A wake
-/// is a round trip to the partition leaders: while wakes bring nothing (a broker is down), the
-/// wait between them doubles up to kMaxWakeInterval.
-constexpr auto kStallAfter = std::chrono::milliseconds(20);
-constexpr auto kMaxWakeInterval = std::chrono::milliseconds(1000);
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -311,26 +306,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   void run(const std::atomic<bool>& stop,
            const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
     this->stop = &stop;
-    auto last_record = Clock::now();
-    auto last_wake = Clock::time_point{};
-    Clock::duration wake_interval = kStallAfter;
     auto next_progress = Clock::now() + options.progress_interval;
     while (!stop.load(std::memory_order_relaxed)) {
       if (auto fatal = consumer->fatal_error())
         throw Error("Kafka consumer failed for good: " + *fatal);
       rethrow_failure();
       if (options.max_records && counters.records >= options.max_records) break;
-      if (auto m = consumer->poll(poll_timeout_ms())) {
-        take(std::move(*m));
-        last_record = Clock::now();
-        wake_interval = kStallAfter;
-      } else if (Clock::now() - std::max(last_record, last_wake) >= wake_interval &&
-                 consumer->lag() > 0) {
-        consumer->wake_fetchers();  // records wait at the broker, yet none arrive
-        last_wake = Clock::now();
-        if (last_wake - last_record > wake_interval)  // the previous wake brought nothing
-          wake_interval = std::min<Clock::duration>(wake_interval * 2, kMaxWakeInterval);
-      }
+      if (auto m = consumer->poll(poll_timeout_ms())) take(std::move(*m));
       if (batch_due() && !submit()) break;
       if (progress && Clock::now() >= next_progress) {
         progress(self.snapshot());
