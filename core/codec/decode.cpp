@@ -19,6 +19,7 @@ using detail::append_printable;
 using detail::broken_json;
 using detail::expected_got;
 using detail::field_index;
+using detail::field_label;
 using detail::kExpected;
 using detail::kFieldCount;
 using detail::kFieldNames;
@@ -247,7 +248,7 @@ std::optional<DecodeError> Decoder::Impl::read_object(od::document& doc, std::st
     const int index = field_index(key);
     if (index < 0) {  // unknown fields ("_id", ...) are ignored, once known to be valid JSON
       if (Problem p = read_ignored(field.value()))
-        return DecodeError{key.empty() ? "\"\"" : std::string(key), *std::move(p)};
+        return DecodeError{field_label(key), *std::move(p)};
       continue;
     }
     const unsigned bit = 1u << index;

@@ -34,6 +34,13 @@ void append_printable(std::string& out, std::string_view text, bool utf8_ok) {
   }
 }
 
+std::string field_label(std::string_view key) {
+  if (key.empty()) return "\"\"";
+  std::string out;
+  if (append_short(out, key, true)) out += "...";
+  return out;
+}
+
 std::string snippet(std::string_view raw) {
   raw = trim_right(raw);
   std::string out;

@@ -23,6 +23,8 @@ inline std::string_view trim_right(std::string_view s) {
 /// Appends `text` printable and on one line: control bytes (and, unless `utf8_ok`, bytes >= 0x80)
 /// as \xNN.
 void append_printable(std::string& out, std::string_view text, bool utf8_ok);
+/// An unknown field's name as an error names it: shortened and printable, `""` when empty.
+std::string field_label(std::string_view key);
 /// A short, one-line excerpt of JSON text, with its size when cut.
 std::string snippet(std::string_view raw);
 /// `text` in quotes, shortened and printable; `utf8_ok` false for bytes that may not be UTF-8.

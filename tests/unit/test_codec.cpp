@@ -177,7 +177,7 @@ TEST_CASE("codec: plant_of_topic takes the whole name or its last segment") {
   CHECK_FALSE(plant_of_topic("stg."));
 }
 
-TEST_CASE("codec: every key form; the id in the value wins") {
+TEST_CASE("codec: every key form, and the id in the value wins") {
   const std::string value = Doc().str();
   for (std::optional<std::string_view> key :
        {std::optional<std::string_view>{}, std::optional<std::string_view>{""},
@@ -402,7 +402,7 @@ constexpr std::string_view kBadKeys[] = {
     "7 ",         "+7",         "potato--7", "potato_7",
     "tomato-abc", "tomato-0",   "\xff\n"};
 
-TEST_CASE("codec: an upsert ignores a key that does not parse; the value's id is used") {
+TEST_CASE("codec: an upsert ignores a key that does not parse, and the value's id is used") {
   const std::string value = Doc().str();
   for (std::string_view key : kBadKeys) {
     CAPTURE(key);
@@ -495,6 +495,10 @@ TEST_CASE("codec: huge strings in the wrong place give a short message") {
                        "a string of length 1000001");
   check_field_rejected("created_at", huge);
   check_rejected(decode(Doc().str() + " " + huge), "value");
+  // An unknown field is named in the message, shortened and printable.
+  const std::string long_key(5000, 'k');
+  check_rejected(decode(Doc().add(long_key, "[1,").str()), std::string(48, 'k') + "...");
+  check_rejected(decode(Doc().add("a\\nb", "[1,").str()), "a\\x0ab");
 }
 
 TEST_CASE("codec: bad ids") {
