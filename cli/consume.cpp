@@ -26,12 +26,30 @@ struct ConsumeOptions {
   int retry_initial_ms = 100;
   int retry_max_ms = 10000;
   double progress_s = 5;
+  std::string on_bad_record = "dead-letter";
+  std::string dead_letter_topic = "lims-dead-letters";
+  std::string dead_letter_file;
+  double shutdown_timeout_s = 30;
 };
+
+/// The --on-bad-record policy as a sink.
+std::unique_ptr<sync::BadRecordSink> bad_record_sink(const ConsumeOptions& o,
+                                                     const kafka::ConsumerConfig& consumer) {
+  if (o.on_bad_record == "skip") return std::make_unique<sync::SkipBadRecords>();
+  if (o.on_bad_record == "fail") return std::make_unique<sync::FailOnBadRecord>();
+  if (!o.dead_letter_file.empty())
+    return std::make_unique<sync::DeadLetterFile>(o.dead_letter_file, o.group);
+  sync::DeadLetterTopic::Config config;
+  config.producer = {consumer.brokers, consumer.connect_timeout_ms, consumer.extra};
+  config.topic = o.dead_letter_topic;
+  config.group = o.group;
+  return std::make_unique<sync::DeadLetterTopic>(std::move(config));
+}
 
 int run_consume(const ConsumeOptions& o) {
   install_stop_handlers();
+  arm_shutdown_deadline(std::chrono::milliseconds(static_cast<long>(o.shutdown_timeout_s * 1000)));
   auto store = store::open_store(o.store, {.write_concern = o.write_concern});
-  sync::LogBadRecords bad_records;
 
   kafka::ConsumerConfig config;
   config.brokers = o.kafka.brokers;
@@ -50,9 +68,12 @@ int run_consume(const ConsumeOptions& o) {
   options.max_records = o.count;
   options.retry_initial_ms = o.retry_initial_ms;
   options.retry_max_ms = o.retry_max_ms;
+  // A stop that cannot commit gives up with a message well before the deadline kills it.
+  options.stop_commit_timeout_ms = static_cast<int>(o.shutdown_timeout_s * 1000 / 2);
   options.progress_interval = std::chrono::milliseconds(static_cast<long>(o.progress_s * 1000));
 
-  sync::StreamSync stream(config, *store, bad_records, options);
+  auto bad_records = bad_record_sink(o, config);
+  sync::StreamSync stream(config, *store, *bad_records, options);
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +
             o.kafka.brokers + " as group " + o.group + " into " + store->describe());
   sync::StreamSnapshot last = stream.snapshot();
@@ -79,8 +100,10 @@ Command setup_consume(CLI::App& app) {
       "Stream image change events from Kafka into the store (at-least-once, idempotent).\n"
       "Offsets are committed only after the store has applied every event before them; an\n"
       "event older than the stored record (by updated_at, else created_at) changes nothing;\n"
-      "a tombstone (null value) deletes. Bad records are reported on stderr, counted and\n"
-      "skipped. SIGINT/SIGTERM finish and commit the batch in hand, then leave the group.");
+      "a tombstone (null value) deletes. A record the codec or the store rejects is logged,\n"
+      "counted and handled by --on-bad-record. While the store fails, fetching pauses and the\n"
+      "batch in hand is retried with backoff. SIGINT/SIGTERM finish and commit the batch in\n"
+      "hand, then leave the group, within --shutdown-timeout.");
   add_kafka_options(c, o->kafka);
   c->add_option("-t,--topic", o->topics,
                 "Topic to read (repeatable or comma-separated); its plant is the name or its last "
@@ -119,6 +142,27 @@ Command setup_consume(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--retry-max-ms", o->retry_max_ms, "Longest backoff between store retries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--on-bad-record", o->on_bad_record,
+                "What a rejected record gets: dead-letter (kept, with its reason and origin, "
+                "before its offset is committed), skip (logged only) or fail (exit 4, offset "
+                "not committed)")
+      ->envname("LIMS_ON_BAD_RECORD")
+      ->check(CLI::IsMember({"dead-letter", "skip", "fail"}))
+      ->capture_default_str();
+  c->add_option("--dead-letter-topic", o->dead_letter_topic,
+                "Topic for dead letters: the original key and value, with headers lims.error, "
+                "lims.source.topic, lims.source.partition, lims.source.offset and "
+                "lims.consumer.group")
+      ->envname("LIMS_DEAD_LETTER_TOPIC")
+      ->capture_default_str();
+  c->add_option("--dead-letter-file", o->dead_letter_file,
+                "Append dead letters to this file as JSON lines instead of producing them")
+      ->envname("LIMS_DEAD_LETTER_FILE");
+  c->add_option("--shutdown-timeout", o->shutdown_timeout_s,
+                "Seconds a graceful stop may take before the process exits 1 regardless")
+      ->envname("LIMS_SHUTDOWN_TIMEOUT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--progress", o->progress_s, "Seconds between progress lines on stderr (0: off)")

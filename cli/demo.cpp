@@ -67,7 +67,7 @@ int run_demo(const DemoOptions& o) {
   kafka::ConsumerConfig config;
   config.brokers = brokers;
   config.topics = plant_topics("");
-  sync::LogBadRecords bad_records;
+  sync::SkipBadRecords bad_records;  // the simulator writes no bad records
   sync::StreamOptions options;
   options.progress_interval = std::chrono::seconds(1);
   sync::StreamSync stream(config, *store, bad_records, options);

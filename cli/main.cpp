@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
       "lims: keeps the LIMS Consumer Image DB in sync with the producer by streaming the\n"
       "image change events from Kafka (topics potato, tomato, pepper) into a store.\n\n"
       "Exit codes: 0 ok, 1 failure (get-image: no such image), 2 usage error,\n"
-      "3 broker or store unreachable.",
+      "3 broker or store unreachable, 4 a bad record under --on-bad-record fail.",
       "lims"};
   app.set_version_flag("--version", LIMS_VERSION);
   app.require_subcommand(1);

@@ -8,11 +8,9 @@
 #include "codec/time.hpp"
 
 namespace lims::codec {
-namespace {
 
-// Appends `s` as a JSON string the way Python's json.dumps(ensure_ascii=False) does (FastAPI's
-// JSONResponse): quotes, backslashes and control characters escaped, everything else verbatim.
-void append_string(std::string& out, std::string_view s) {
+// As Python's json.dumps(ensure_ascii=False) does, which is FastAPI's JSONResponse.
+void append_json_string(std::string& out, std::string_view s) {
   constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (char ch : s) {
@@ -37,6 +35,8 @@ void append_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+
+namespace {
 
 // Appends `v` as Python's repr(float) does: the shortest digits that round-trip, in fixed
 // notation when the decimal point falls within 16 digits ("48.476563", "100.0", "0.0001"),
@@ -121,7 +121,7 @@ std::string record_json(const ImageRecord& r, const std::string* data) {
   out += r.is_deleted ? ",\"is_deleted\":true" : ",\"is_deleted\":false";
   out += ",\"disease\":";
   if (r.disease)
-    append_string(out, *r.disease);
+    append_json_string(out, *r.disease);
   else
     out += "null";
   out += ",\"percentage\":";

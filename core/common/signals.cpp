@@ -1,17 +1,29 @@
 #include "common/signals.hpp"
 
+#include <semaphore.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "common/log.hpp"
 
 namespace lims {
 namespace {
 
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag must be async-signal-safe");
+// Posted once when a signal raises the flag (sem_post is async-signal-safe), for the deadline.
+sem_t g_stopped;
+const bool g_stopped_ready = sem_init(&g_stopped, 0, 0) == 0;
 
 extern "C" void on_stop_signal(int signo) {
   if (g_stop.exchange(true)) _exit(128 + signo);  // the second Ctrl-C: the user means it
+  sem_post(&g_stopped);
 }
 
 sigset_t stop_set() {
@@ -34,6 +46,21 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+void arm_shutdown_deadline(std::chrono::milliseconds timeout) {
+  if (!g_stopped_ready) return;
+  std::thread([timeout] {
+    while (sem_wait(&g_stopped) != 0 && errno == EINTR) {
+    }
+    std::this_thread::sleep_for(timeout);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", static_cast<double>(timeout.count()) / 1000);
+    log::error(std::string("shutdown did not finish within ") + seconds +
+               " s (--shutdown-timeout): exiting now; what was not committed is read again on "
+               "the next start");
+    std::_Exit(1);
+  }).detach();
+}
+
 void block_stop_signals() {
   sigset_t set = stop_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -44,6 +71,7 @@ int wait_for_stop_signal() {
   int signo = 0;
   sigwait(&set, &signo);
   g_stop = true;
+  sem_post(&g_stopped);
   return signo;
 }
 

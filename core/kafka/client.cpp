@@ -7,6 +7,13 @@
 
 namespace lims::kafka {
 
+bool is_sensitive(std::string_view key) {
+  for (std::string_view word : {"password", "secret", "sasl.jaas", "sasl.oauthbearer.config",
+                                "ssl.key.pem", "ssl_key", "ssl.keystore", "token"})
+    if (key.find(word) != std::string_view::npos) return true;
+  return false;
+}
+
 std::pair<std::string, std::string> parse_property(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0)
@@ -44,9 +51,14 @@ ConfHandle make_conf(const Properties& props) {
   ConfHandle conf(rd_kafka_conf_new());
   char err[512];
   for (const auto& [key, value] : props) {
-    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) !=
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) ==
         RD_KAFKA_CONF_OK)
-      throw Error("kafka property " + key + ": " + err, ExitCode::usage);
+      continue;
+    std::string reason = err;
+    if (is_sensitive(key) && !value.empty())  // librdkafka may quote the value it refused
+      for (auto at = reason.find(value); at != std::string::npos; at = reason.find(value, at))
+        reason.replace(at, value.size(), "***");
+    throw Error("kafka property " + key + ": " + reason, ExitCode::usage);
   }
   rd_kafka_conf_set_log_cb(conf.get(), log_callback);
   return conf;

@@ -14,6 +14,10 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 /// Parses one "-X key=value"; throws lims::Error (usage) naming the argument otherwise.
 std::pair<std::string, std::string> parse_property(std::string_view text);
 
+/// True for a property whose value is a secret (passwords, keys, OAuth/SASL configs): its value
+/// is never printed.
+bool is_sensitive(std::string_view key);
+
 /// A topic and partition, with an offset where one matters.
 struct TopicPartition {
   std::string topic;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <exception>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -38,9 +39,9 @@ struct Consumer::Impl {
   RebalanceListener* listener = nullptr;
   bool from_beginning = false;
   std::vector<TopicPartition> seen;  // partitions assigned before (for from_beginning)
-  std::atomic<bool> fatal{false};
   KafkaHandle rk;
   bool closed = false;
+  bool paused = false;
   // Waking the fetcher (see poll()).
   std::chrono::steady_clock::time_point last_message = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_wake{};
@@ -116,7 +117,8 @@ std::optional<Message> Consumer::poll(int timeout_ms) {
     impl_->wake_interval = kStallAfter;
     return Message(Message::Handle(m));
   }
-  if (now - std::max(impl_->last_message, impl_->last_wake) >= impl_->wake_interval && lag() > 0) {
+  if (!impl_->paused &&
+      now - std::max(impl_->last_message, impl_->last_wake) >= impl_->wake_interval && lag() > 0) {
     wake_fetchers();
     impl_->last_wake = std::chrono::steady_clock::now();
     if (impl_->last_wake - impl_->last_message >
@@ -137,10 +139,12 @@ void Consumer::store_offsets(const std::vector<TopicPartition>& next_offsets) {
     log::warn(std::string("storing offsets: ") + rd_kafka_err2str(err));
 }
 
-void Consumer::commit(bool sync) {
+bool Consumer::commit(bool sync) {
   rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), nullptr, sync ? 0 : 1);
-  if (!sync || err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  throw Error(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  if (!sync || err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return true;
+  log::warn(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  return false;
 }
 
 std::int64_t Consumer::lag() const {
@@ -171,10 +175,25 @@ void Consumer::wake_fetchers() const {
   rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), 100);
 }
 
+void Consumer::set_paused(bool paused) {
+  if (impl_->paused == paused) return;
+  impl_->paused = paused;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionListHandle list(raw);
+  rd_kafka_resp_err_t err = paused ? rd_kafka_pause_partitions(impl_->rk.get(), list.get())
+                                   : rd_kafka_resume_partitions(impl_->rk.get(), list.get());
+  if (err)
+    log::warn(std::string(paused ? "pausing" : "resuming") +
+              " partitions: " + rd_kafka_err2str(err));
+}
+
 std::optional<std::string> Consumer::fatal_error() const {
-  if (!impl_->fatal) return std::nullopt;
+  // Asked of the handle (an atomic read): a consumer may learn of a fatal error through a
+  // consumed error event rather than the error callback.
   char buf[512];
-  rd_kafka_fatal_error(impl_->rk.get(), buf, sizeof buf);
+  if (rd_kafka_fatal_error(impl_->rk.get(), buf, sizeof buf) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
   return std::string(buf);
 }
 
@@ -197,6 +216,7 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
     } else {
       rd_kafka_assign(rk.get(), parts);
     }
+    if (paused) rd_kafka_pause_partitions(rk.get(), parts);  // new partitions wait too
     if (listener) listener->on_assigned(list);
     return;
   }
@@ -204,13 +224,21 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
   log::info(std::string(lost ? "lost " : "revoking ") + join(list));
   // After a lost assignment another member may already own the partitions: committing would be
   // refused, and the records will be re-read by the new owner.
-  if (listener) lost ? listener->on_lost(list) : listener->on_revoking(list);
+  // The partitions go even if the listener fails (say, its commit): a revoke left unanswered
+  // stalls the rebalance of the whole group. Its error is rethrown once they are gone.
+  std::exception_ptr listener_error;
+  try {
+    if (listener) lost ? listener->on_lost(list) : listener->on_revoking(list);
+  } catch (...) {
+    listener_error = std::current_exception();
+  }
   if (cooperative) {
     ErrorHandle e(rd_kafka_incremental_unassign(rk.get(), parts));
     if (e) log::error(std::string("unassigning partitions: ") + rd_kafka_error_string(e.get()));
   } else {
     rd_kafka_assign(rk.get(), nullptr);
   }
+  if (listener_error) std::rethrow_exception(listener_error);
 }
 
 void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -226,16 +254,12 @@ void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
   }
 }
 
-void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason,
-                                      void* opaque) noexcept {
-  auto* self = static_cast<Impl*>(opaque);
+void Consumer::Impl::error_trampoline(rd_kafka_t*, int err, const char* reason, void*) noexcept {
   try {
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      self->fatal = true;
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
       log::error(std::string("kafka: fatal: ") + reason);
-    } else {
+    else
       log::warn(std::string("kafka: ") + reason);
-    }
   } catch (...) {
   }
 }

@@ -56,11 +56,16 @@ class Consumer {
   /// Partitions no longer assigned are skipped. Thread-safe.
   void store_offsets(const std::vector<TopicPartition>& next_offsets);
   /// Commits the stored offsets; waits for the broker's answer when `sync`. Thread-safe.
-  /// A failed async commit is logged; a failed sync commit throws lims::Error.
-  void commit(bool sync);
+  /// A failed commit is logged; a sync one then returns false (the offsets stay stored, so the
+  /// next commit carries them; if the partitions moved, their new owner re-reads the rest).
+  bool commit(bool sync);
   /// Records between our position and the high watermark over the assignment, from cached
   /// watermarks (no network round trip). Partitions with no known position count fully.
   std::int64_t lag() const;
+  /// Stops (true) or restarts (false) fetching for the whole assignment, partitions assigned
+  /// meanwhile included. A paused consumer's poll() still serves rebalances and events; fetched
+  /// records not yet returned are dropped and fetched again on resume, so memory stays small.
+  void set_paused(bool paused);
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;
   /// Leaves the group (revoking through the listener) and stops. Idempotent.

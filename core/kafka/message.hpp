@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,10 @@ class Message {
   /// The value bytes, or nullptr for a tombstone.
   const char* value() const;
   std::size_t value_size() const;
+  /// The last header called `name`, or nullopt when there is none.
+  std::optional<std::string_view> header(std::string_view name) const;
+  /// The producer's (or the broker's append) timestamp in ms since the epoch; -1 if unknown.
+  std::int64_t timestamp_ms() const;
 
  private:
   Handle m_;

@@ -19,9 +19,15 @@ struct Producer::Impl {
 
 Producer::Producer(const ProducerConfig& config) : impl_(std::make_unique<Impl>()) {
   Properties props = {
-      {"bootstrap.servers", config.brokers}, {"client.id", "lims"},
-      {"enable.idempotence", "true"},        {"linger.ms", "5"},
+      {"bootstrap.servers", config.brokers},
+      {"client.id", "lims"},
+      {"enable.idempotence", "true"},
+      {"linger.ms", "5"},
       {"compression.type", "none"},
+      // librdkafka 2.0's idempotent producer can report a record delivered that the broker
+      // never wrote when a request fails with others in flight (a new topic's leader not yet
+      // known): one request at a time per broker closes that window.
+      {"max.in.flight.requests.per.connection", "1"},
   };
   props.insert(props.end(), config.extra.begin(), config.extra.end());
   ConfHandle conf = detail::make_conf(props);
@@ -39,18 +45,28 @@ Producer::~Producer() {
 
 void Producer::produce(std::string_view topic, std::string_view key,
                        std::optional<std::string_view> value, std::int32_t partition,
-                       std::int64_t timestamp_ms) {
+                       std::int64_t timestamp_ms, const Headers& headers) {
   const std::string topic_name(topic);
   // librdkafka's varargs macros cast their arguments textually: pass plain variables.
   char* key_ptr = key.empty() ? nullptr : const_cast<char*>(key.data());
   char* value_ptr = value ? const_cast<char*>(value->data()) : nullptr;
   std::size_t value_len = value ? value->size() : 0;
   for (;;) {
+    // librdkafka takes the header list over only when the record is queued.
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!headers.empty()) {
+      hdrs = rd_kafka_headers_new(headers.size());
+      for (const auto& [name, text] : headers)
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), text.data(),
+                            static_cast<ssize_t>(text.size()));
+    }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         impl_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
-        RD_KAFKA_V_VALUE(value_ptr, value_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(value_ptr, value_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw Error("producing to " + topic_name + ": " + rd_kafka_err2str(err));
     rd_kafka_poll(impl_->rk.get(), 100);  // make room: serve delivery reports

@@ -6,10 +6,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "kafka/config.hpp"
 
 namespace lims::kafka {
+
+/// Record headers, in order; a name may repeat.
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct ProducerConfig {
   std::string brokers;
@@ -28,11 +33,14 @@ class Producer {
   /// Queues one record (copying key and value); a nullopt value produces a tombstone.
   /// `partition` -1 lets the partitioner choose by key; `timestamp_ms` 0 means now.
   /// Waits while the local queue is full. Throws lims::Error if the record cannot be queued.
+  /// Thread-safe.
   void produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
-               std::int32_t partition = -1, std::int64_t timestamp_ms = 0);
+               std::int32_t partition = -1, std::int64_t timestamp_ms = 0,
+               const Headers& headers = {});
   /// Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms);
-  /// Waits up to `timeout_ms` for every queued record; throws lims::Error if some remain.
+  /// Waits up to `timeout_ms` for every queued record (serving delivery reports); throws
+  /// lims::Error if some remain.
   void flush(int timeout_ms);
   /// Records acknowledged by the broker, and those that failed for good.
   std::uint64_t delivered() const;

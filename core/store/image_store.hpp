@@ -68,8 +68,14 @@ class ImageStore {
 /// bytes moved in, whatever the stores are.
 std::size_t document_bytes(const ImageRecord& record);
 
+/// MongoDB's document size limit. Every store refuses a record over it (Outcome::failed), so the
+/// embedded store holds exactly what the LIMS Consumer Image DB could.
+inline constexpr std::size_t kMaxDocumentBytes = 16u << 20;
+/// The reason a store gives for a document of `bytes` over the limit.
+std::string too_large(std::size_t bytes, std::size_t limit = kMaxDocumentBytes);
+
 struct OpenOptions {
-  bool read_only = false;  // readers (get-image) never create or change a store
+  bool read_only = false;                  // readers (get-image) never create or change a store
   std::string write_concern = "majority";  // MongoDB: "majority", or a number of nodes
 };
 

@@ -127,9 +127,7 @@ WriteResult MongoStore::apply_without_index(mongoc_collection_t* c, const Write&
   }
   BsonDoc doc = make_doc();
   detail::append_record(doc.get(), *w.upsert);
-  if (static_cast<std::int64_t>(doc->len) > max_document_bytes_)
-    return {Outcome::failed,
-            "document of " + std::to_string(doc->len) + " bytes exceeds MongoDB's 16 MiB limit"};
+  if (doc->len > kMaxDocumentBytes) return {Outcome::failed, too_large(doc->len)};
   // Guarded replace first; if it matched nothing, insert only when the id is absent. Two
   // writers can interleave between the steps: that is what the missing index costs.
   BsonDoc guarded = make_doc();
@@ -176,9 +174,8 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
     }
     BsonDoc doc = make_doc();
     detail::append_record(doc.get(), *w.upsert);
-    if (static_cast<std::int64_t>(doc->len) > max_document_bytes_) {
-      results[i] = {Outcome::failed, "document of " + std::to_string(doc->len) +
-                                         " bytes exceeds MongoDB's 16 MiB limit"};
+    if (doc->len > kMaxDocumentBytes) {
+      results[i] = {Outcome::failed, too_large(doc->len)};
       continue;
     }
     // After a tombstone in the same batch the guard does not apply: delete-then-insert is a

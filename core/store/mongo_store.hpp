@@ -44,7 +44,6 @@ class MongoStore final : public ImageStore {
   MongoClient client_;
   std::array<MongoCollection, 3> collections_;
   std::array<bool, 3> unique_index_{};
-  std::int64_t max_document_bytes_ = 16 * 1024 * 1024;
 };
 
 }  // namespace lims::store

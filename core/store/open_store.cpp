@@ -2,10 +2,15 @@
 
 #include "store/image_store.hpp"
 #include "store/mongo_store.hpp"
-#include "store/uri.hpp"
 #include "store/sqlite_store.hpp"
+#include "store/uri.hpp"
 
 namespace lims::store {
+
+std::string too_large(std::size_t bytes, std::size_t limit) {
+  return "document of " + std::to_string(bytes) + " bytes exceeds the " +
+         std::to_string(limit >> 20) + " MiB document limit";
+}
 
 std::unique_ptr<ImageStore> open_store(std::string_view uri, const OpenOptions& options) {
   constexpr std::string_view kSqlite = "sqlite:";

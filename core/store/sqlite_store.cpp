@@ -193,6 +193,8 @@ WriteResult SqliteStore::apply_one(const Write& w) {
     if (!w.upsert) return {Outcome::deleted, {}};
   }
   const ImageRecord& r = *w.upsert;
+  if (const std::size_t bytes = document_bytes(r); bytes > kMaxDocumentBytes)
+    return {Outcome::failed, too_large(bytes)};
   sqlite3_stmt* u = s.upsert.get();
   Reset reset(u);
   sqlite3_bind_int64(u, 1, r.id);

@@ -1,10 +1,16 @@
 #pragma once
-// Where rejected records go. The stream counts them and carries on; a sink decides what else
-// happens (log them now; a dead-letter topic or file can implement the same interface).
+// Where rejected records go (--on-bad-record). The stream counts them and carries on; a sink
+// decides what else happens: log and skip, fail the run, or keep a dead letter (a Kafka topic or
+// a JSON-lines file) with the original key and value and where they came from.
 
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 
 #include "codec/decode.hpp"
+#include "kafka/producer.hpp"
 
 namespace lims::sync {
 
@@ -13,14 +19,78 @@ class BadRecordSink {
   virtual ~BadRecordSink() = default;
   /// Takes one rejected record with its one-line reason. Called from the consuming thread (codec
   /// rejects) and the store-writing thread (store rejects), possibly at once: must be
-  /// thread-safe. Must not throw for a record's content.
+  /// thread-safe. Throws lims::Error only to end the run (FailOnBadRecord, or a dead letter
+  /// that cannot even be queued).
   virtual void reject(const codec::RawRecord& record, std::string_view reason) = 0;
+  /// Returns once every record rejected so far is safely kept (a dead letter acknowledged, a
+  /// file synced), or throws lims::Error. The stream calls it before committing offsets past
+  /// rejected records.
+  virtual void flush() {}
 };
 
-/// Logs each rejected record's reason as one warning line on stderr.
-class LogBadRecords final : public BadRecordSink {
+/// --on-bad-record
+enum class BadRecordPolicy { dead_letter, skip, fail };
+
+/// Logs each rejected record's reason as one warning line, and drops it.
+class SkipBadRecords final : public BadRecordSink {
  public:
   void reject(const codec::RawRecord& record, std::string_view reason) override;
 };
+
+/// Ends the run at the first rejected record: lims::Error with ExitCode::data (4). Its offset
+/// and everything after it in its partition stay uncommitted.
+class FailOnBadRecord final : public BadRecordSink {
+ public:
+  void reject(const codec::RawRecord& record, std::string_view reason) override;
+};
+
+/// Produces each rejected record, original key and value, to a dead-letter topic with headers
+/// lims.error, lims.source.topic, lims.source.partition, lims.source.offset and
+/// lims.consumer.group. A value too big for a Kafka record is cut to `max_value_bytes` and
+/// marked with lims.value.truncated (its original size).
+class DeadLetterTopic final : public BadRecordSink {
+ public:
+  struct Config {
+    kafka::ProducerConfig producer;
+    std::string topic = "lims-dead-letters";
+    std::string group;
+    std::size_t max_value_bytes = 900 * 1024;  // under Kafka's default 1 MB record limit
+    int ack_timeout_ms = 60000;                // flush() gives up after this
+  };
+  /// Connects its producer (lims::Error unreachable if the brokers do not answer).
+  explicit DeadLetterTopic(Config config);
+  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  /// Waits for the broker to acknowledge every dead letter; throws lims::Error if one failed.
+  void flush() override;
+
+ private:
+  Config config_;
+  kafka::Producer producer_;
+  std::uint64_t failed_seen_ = 0;  // producer failures already reported (flush() only)
+};
+
+/// Appends each rejected record to a file as one JSON object per line: error, topic,
+/// partition, offset, group, key and value (as strings when they are UTF-8 text, else as
+/// key_base64 / value_base64; null when absent).
+class DeadLetterFile final : public BadRecordSink {
+ public:
+  /// Opens `path` for appending (lims::Error if it cannot).
+  DeadLetterFile(const std::string& path, std::string group);
+  ~DeadLetterFile() override;
+  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  /// Writes out and fsyncs what was appended.
+  void flush() override;
+
+ private:
+  std::string path_;
+  std::string group_;
+  std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+  bool dirty_ = false;
+};
+
+/// One dead-letter line as DeadLetterFile writes it (without the newline).
+std::string dead_letter_json(const codec::RawRecord& record, std::string_view reason,
+                             std::string_view group);
 
 }  // namespace lims::sync

@@ -34,6 +34,7 @@ struct Batch {
   std::vector<kafka::TopicPartition> next_offsets;  // per partition: last offset + 1
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t rejected = 0;  // by the codec, already handed to the bad-record sink
   Clock::time_point opened;
 
   bool empty() const { return records == 0; }
@@ -49,7 +50,7 @@ struct Batch {
     messages.clear();
     collapser.clear();
     next_offsets.clear();
-    records = bytes = 0;
+    records = bytes = rejected = 0;
   }
 };
 
@@ -64,9 +65,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> consumer;
 
   Clock::time_point started = Clock::now();
+  Clock::time_point next_progress;  // the next progress() call (consuming thread)
   std::atomic<std::int64_t> first_record_ns{0};
   std::atomic<std::int64_t> last_commit_ns{0};
 
+  bool paused = false;     // fetching stopped while the store fails (consuming thread only)
+  bool abandoned = false;  // run() failed: leave the group without writing anything more
+  std::exception_ptr bad_record_stop;  // the bad record that ends the run (FailOnBadRecord)
   // Partitions assigned to us, and whether each has reached its end.
   std::vector<std::pair<kafka::TopicPartition, bool>> assigned;
 
@@ -134,6 +139,8 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     counters.stale += tally.stale;
     counters.deleted += tally.deleted;
     counters.bad += tally.failed;
+    // A rejected record's offset is committed only once its dead letter is kept.
+    if (batch.rejected || tally.failed) bad_records.flush();
     consumer->store_offsets(batch.next_offsets);
     consumer->commit(false);
     counters.committed_records += batch.records;
@@ -152,11 +159,12 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
         counters.backing_off = false;
         return true;
       } catch (const store::TransientError& e) {
-        counters.backing_off = true;
         if (!jitter) jitter.emplace(std::random_device{}());
         int wait_ms = std::uniform_int_distribution<int>(delay_ms / 2, delay_ms)(*jitter);
         log::warn(std::string(e.what()) + "; retrying in " + std::to_string(wait_ms) + " ms");
         std::unique_lock lock(mutex);
+        counters.backing_off = true;
+        cv.notify_all();  // the consuming thread pauses fetching rather than wait for us
         if (cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
                         [&] { return quit || (stop && stop->load()); }))
           return false;
@@ -179,29 +187,40 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     return !writing;
   }
 
-  /// Hands the filling batch to the writer, waiting while the previous one is still written.
-  /// False if the writer has stopped.
-  bool submit() {
-    if (filling->empty()) return true;
-    std::unique_lock lock(mutex);
-    if (!wait_writer_idle(lock)) return false;
+  /// Gives the filling batch to the idle writer (the lock held).
+  void hand_over() {
     writing = std::move(filling);
     filling = std::move(spare);
     cv.notify_all();
-    return true;
   }
 
-  /// Submits the batch in hand and waits until everything is written and committed. False when
-  /// the writer could not finish (stopped during a store outage): then nothing more is committed.
-  bool flush() {
-    if (!submit()) return false;
-    {
-      std::unique_lock lock(mutex);
-      if (!wait_writer_idle(lock)) return false;
-    }
-    consumer->commit(true);
-    return true;
+  enum class Handoff { taken, busy, writer_gone };
+
+  /// Hands the filling batch to the writer, waiting up to `wait` while it writes the previous
+  /// one, but not while it backs off from a failing store.
+  Handoff submit(std::chrono::milliseconds wait) {
+    if (filling->empty()) return Handoff::taken;
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, wait, [&] { return !writing || writer_done || counters.backing_off; });
+    if (failure) std::rethrow_exception(failure);
+    if (writer_done) return Handoff::writer_gone;
+    if (writing) return Handoff::busy;
+    hand_over();
+    return Handoff::taken;
   }
+
+  /// Writes the batch in hand and waits until everything read is written (offsets stored). False
+  /// when the writer could not finish (stopped during a store outage).
+  bool write_all() {
+    std::unique_lock lock(mutex);
+    if (!wait_writer_idle(lock)) return false;
+    if (filling->empty()) return true;
+    hand_over();
+    return wait_writer_idle(lock);
+  }
+
+  /// write_all(), then a commit that waits for the broker. False if either failed.
+  bool flush() { return write_all() && consumer->commit(true); }
 
   /// Records read but neither written nor committed (the batches the writer gave up on).
   std::uint64_t unwritten() const { return counters.records - counters.committed_records; }
@@ -214,17 +233,19 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     };
     std::erase_if(assigned, [&](const auto& a) { return listed(a.first); });
     std::erase_if(filling->next_offsets, listed);
+    counters.assigned = static_cast<int>(assigned.size());
   }
 
   void on_assigned(const std::vector<kafka::TopicPartition>& parts) override {
     for (const auto& tp : parts) assigned.emplace_back(tp, false);
+    counters.assigned = static_cast<int>(assigned.size());
   }
 
   void on_revoking(const std::vector<kafka::TopicPartition>& parts) override {
     // Everything read so far, revoked partitions included, is written and committed first. The
-    // partitions are forgotten even if that fails.
+    // partitions are forgotten even if that fails, and after a failure nothing is flushed.
     try {
-      flush();
+      if (!abandoned) flush();
     } catch (...) {
       forget(parts);
       throw;
@@ -257,6 +278,32 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       log::warn("kafka: " + m.error());
       return;
     }
+    codec::RawRecord raw = raw_of(m);
+    codec::DecodeResult result = decoder.decode(raw);
+    if (auto* error = std::get_if<codec::DecodeError>(&result)) {
+      // Before its offset is noted. Under --on-bad-record=fail the sink throws: the offset stays
+      // uncommitted, what came before is still written and committed, then run() ends with the
+      // error. Otherwise the offset advances: the record is dealt with.
+      try {
+        bad_records.reject(raw, error->message(raw.origin));
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::data) throw;
+        bad_record_stop = std::current_exception();
+        return;
+      }
+      ++counters.bad;
+      ++filling->rejected;
+      count(m);
+      return;
+    }
+    count(m);
+    filling->collapser.add(std::move(std::get<ImageEvent>(result)),
+                           static_cast<std::uint32_t>(filling->messages.size()));
+    filling->messages.push_back(std::move(m));
+  }
+
+  /// Adds a received record to the counters and to the filling batch's offsets.
+  void count(const kafka::Message& m) {
     if (counters.records == 0) first_record_ns = now_ns();
     if (filling->empty()) filling->opened = Clock::now();
     mark_eof(m, false);
@@ -265,17 +312,6 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     filling->records++;
     filling->bytes += m.value_size();
     filling->note_offset(m);
-
-    codec::RawRecord raw = raw_of(m);
-    codec::DecodeResult result = decoder.decode(raw);
-    if (auto* error = std::get_if<codec::DecodeError>(&result)) {
-      ++counters.bad;
-      bad_records.reject(raw, error->message(raw.origin));
-      return;  // its offset still advances: the record is dealt with
-    }
-    filling->collapser.add(std::move(std::get<ImageEvent>(result)),
-                           static_cast<std::uint32_t>(filling->messages.size()));
-    filling->messages.push_back(std::move(m));
   }
 
   bool batch_full() const {
@@ -283,15 +319,11 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
            filling->bytes >= options.batch_max_bytes;
   }
 
-  /// Due by size, or by age once the writer is free (while it writes, polling goes on and the
-  /// batch keeps filling up to its size limits).
-  bool batch_due() {
+  /// Due by size, or once its oldest record has waited batch_max_ms.
+  bool batch_due() const {
     if (filling->empty()) return false;
-    if (batch_full()) return true;
-    if (Clock::now() - filling->opened < std::chrono::milliseconds(options.batch_max_ms))
-      return false;
-    std::lock_guard lock(mutex);
-    return !writing;
+    return batch_full() ||
+           Clock::now() - filling->opened >= std::chrono::milliseconds(options.batch_max_ms);
   }
 
   /// Until the batch in hand is due by age, at most 20 ms (the loop's tick). A batch already
@@ -303,29 +335,87 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     return left.count() <= 0 ? 2 : static_cast<int>(std::min<std::int64_t>(left.count(), 20));
   }
 
-  void run(const std::atomic<bool>& stop,
-           const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
-    this->stop = &stop;
-    auto next_progress = Clock::now() + options.progress_interval;
-    while (!stop.load(std::memory_order_relaxed)) {
+  /// While the writer backs off from a failing store, fetching stops: the batches in hand are
+  /// all the memory held, and polling goes on (rebalances, the group session).
+  void follow_store_health() {
+    const bool backing_off = counters.backing_off;
+    if (backing_off == paused) return;
+    consumer->set_paused(backing_off);
+    paused = backing_off;
+    if (paused)
+      log::warn("store unavailable: fetching paused, the batch in hand is kept and retried");
+    else
+      log::info("store answers again: fetching resumed");
+  }
+
+  /// True once run() must end: a stop, or the end that exit_at_end / max_records ask for.
+  bool stopping(const std::atomic<bool>& stop) const {
+    return stop.load(std::memory_order_relaxed) || bad_record_stop ||
+           (options.max_records && counters.records >= options.max_records);
+  }
+
+  /// Consumes until stopping() or, with exit_at_end, every assigned partition is drained.
+  void consume(const std::atomic<bool>& stop,
+               const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
+    while (!stopping(stop)) {
       if (auto fatal = consumer->fatal_error())
         throw Error("Kafka consumer failed for good: " + *fatal);
       rethrow_failure();
-      if (options.max_records && counters.records >= options.max_records) break;
-      if (auto m = consumer->poll(poll_timeout_ms())) take(std::move(*m));
-      if (batch_due() && !submit()) break;
+      // A full batch takes no more records; a paused consumer returns none but is still polled.
+      const bool full = batch_full();
+      if (!full || paused)
+        if (auto m = consumer->poll(paused ? 100 : poll_timeout_ms())) take(std::move(*m));
+      if (batch_due() && submit(std::chrono::milliseconds(full ? 100 : 0)) == Handoff::writer_gone)
+        return;
+      follow_store_health();
       if (progress && Clock::now() >= next_progress) {
         progress(self.snapshot());
         next_progress = Clock::now() + options.progress_interval;
       }
-      if (options.exit_at_end && filling->empty() && at_end()) break;
+      if (options.exit_at_end && filling->empty() && at_end()) return;
     }
-    const bool complete = flush();
+  }
+
+  /// Polls for `ms`, serving rebalances; records are taken unless the run is ending (then they
+  /// are dropped uncommitted, to be read again).
+  void serve_group(int ms, bool take_records) {
+    const auto until = Clock::now() + std::chrono::milliseconds(ms);
+    for (auto now = Clock::now(); now < until; now = Clock::now()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+      auto m = consumer->poll(static_cast<int>(std::max<std::int64_t>(1, left.count())));
+      if (m && take_records) take(std::move(*m));
+    }
+  }
+
+  void run(const std::atomic<bool>& stop,
+           const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
+    this->stop = &stop;
+    next_progress = Clock::now() + options.progress_interval;
+    int backoff_ms = options.retry_initial_ms;
+    std::optional<Clock::time_point> give_up;  // while stopping: the last commit attempt
+    for (;;) {
+      consume(stop, progress, self);
+      if (!write_all())
+        throw Error("stopped while the store was failing: " + std::to_string(unwritten()) +
+                    " records read were not written, and their offsets are not committed; the "
+                    "next run reads them again");
+      if (consumer->commit(true)) break;
+      // The last commit failed (a coordinator moving, a rebalance under way): keep serving the
+      // group and commit again; a stop tries for stop_commit_timeout_ms at most.
+      const bool ending = stopping(stop);
+      if (ending) {
+        if (!give_up)
+          give_up = Clock::now() + std::chrono::milliseconds(options.stop_commit_timeout_ms);
+        if (Clock::now() >= *give_up)
+          throw Error(
+              "stopped, but the last offsets could not be committed (see above); the "
+              "next run reads the records since the last commit again");
+      }
+      serve_group(backoff_ms, !ending);
+      backoff_ms = std::min(backoff_ms * 2, options.retry_max_ms);
+    }
     consumer->close();  // leaves the group; a revoke flushes nothing more by now
-    if (!complete)
-      throw Error("stopped while the store was failing: " + std::to_string(unwritten()) +
-                  " records read were not written, and their offsets are not committed; the "
-                  "next run reads them again");
+    if (bad_record_stop) std::rethrow_exception(bad_record_stop);
   }
 
   void stop_writer() {
@@ -347,7 +437,11 @@ StreamSync::StreamSync(const kafka::ConsumerConfig& consumer, store::ImageStore&
 
 StreamSync::~StreamSync() {
   impl_->stop_writer();
-  impl_->consumer.reset();  // closing may call back into the batches: before they go
+  impl_->consumer->close();  // may call back into the batches: before they go
+  // librdkafka's handle waits for every message it handed out: release them first.
+  for (auto* batch : {impl_->filling.get(), impl_->writing.get(), impl_->spare.get()})
+    if (batch) batch->clear();
+  impl_->consumer.reset();
 }
 
 void StreamSync::run(const std::atomic<bool>& stop,
@@ -355,6 +449,7 @@ void StreamSync::run(const std::atomic<bool>& stop,
   try {
     impl_->run(stop, progress, *this);
   } catch (...) {
+    impl_->abandoned = true;
     impl_->stop_writer();
     impl_->consumer->close();
     throw;

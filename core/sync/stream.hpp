@@ -20,8 +20,9 @@ struct StreamOptions {
   int batch_max_ms = 100;                   // oldest record's longest wait before a write
   bool exit_at_end = false;       // stop once every assigned partition is drained and committed
   std::uint64_t max_records = 0;  // stop after this many records (0: no limit)
-  int retry_initial_ms = 100;     // store backoff on transient errors
+  int retry_initial_ms = 100;     // backoff on transient store errors and failed last commits
   int retry_max_ms = 10000;
+  int stop_commit_timeout_ms = 10000;  // how long a stop retries a failed last commit
   std::chrono::milliseconds progress_interval{5000};
 };
 
@@ -36,6 +37,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> committed_records{0};
   std::atomic<std::uint64_t> committed_bytes{0};
   std::atomic<bool> backing_off{false};  // the store is failing and we are retrying
+  std::atomic<int> assigned{0};          // partitions this member owns now
 };
 
 /// A point-in-time view for progress lines and summaries.

@@ -4,15 +4,22 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
+#include "common/error.hpp"
 #include "kafka/admin.hpp"
 #include "kafka/mock_cluster.hpp"
 
+// Where the broker fixture's scripts are (tests/CMakeLists.txt defines it).
+#ifndef LIMS_KAFKA_FIXTURE_DIR
+#define LIMS_KAFKA_FIXTURE_DIR "tests/fixtures/kafka"
+#endif
+
 namespace lims::test {
 namespace {
-std::unique_ptr<kafka::MockCluster>& mock() {
+std::unique_ptr<kafka::MockCluster>& embedded() {
   static std::unique_ptr<kafka::MockCluster> cluster;
   return cluster;
 }
@@ -24,10 +31,11 @@ TestKafka::TestKafka() {
   } else if (const char* file = std::getenv("LIMS_KAFKA_BOOTSTRAP_FILE"); file && *file) {
     std::ifstream in(file);
     std::getline(in, brokers_);
+    if (!brokers_.empty()) fixture_dir_ = std::filesystem::path(file).parent_path().string();
   }
   if (brokers_.empty()) {
-    mock() = std::make_unique<kafka::MockCluster>();
-    brokers_ = mock()->bootstrap_servers();
+    embedded() = std::make_unique<kafka::MockCluster>();
+    brokers_ = embedded()->bootstrap_servers();
     is_mock_ = true;
   }
 }
@@ -37,9 +45,28 @@ TestKafka& TestKafka::get() {
   return instance;
 }
 
+kafka::MockCluster* TestKafka::mock() const { return embedded().get(); }
+
+pid_t TestKafka::fixture_pid() const {
+  if (fixture_dir_.empty()) throw Error("no Kafka broker fixture: no pid to signal");
+  std::ifstream in(fixture_dir_ + "/pid");
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) throw Error("no broker pid in " + fixture_dir_ + "/pid");
+  return pid;
+}
+
+void TestKafka::restart_fixture() const {
+  if (fixture_dir_.empty()) throw Error("no Kafka broker fixture to restart");
+  const std::string command =
+      std::string(LIMS_KAFKA_FIXTURE_DIR) + "/start '" + fixture_dir_ + "' --restart >/dev/null";
+  if (int rc = std::system(command.c_str()); rc != 0)
+    throw Error("restarting the Kafka broker fixture failed (" + command + ": status " +
+                std::to_string(rc) + ")");
+}
+
 void TestKafka::create_topics(const std::vector<std::string>& topics, int partitions) {
   if (is_mock_) {
-    for (const auto& t : topics) mock()->create_topic(t, partitions);
+    for (const auto& t : topics) embedded()->create_topic(t, partitions);
   } else {
     kafka::create_topics(brokers_, topics, partitions);
   }

@@ -188,21 +188,6 @@ TEST_CASE("mongo: without a unique index (duplicates exist) the guard still hold
   CHECK(s->count(Plant::potato) == 2);
 }
 
-TEST_CASE("mongo: a record over the 16 MiB document limit fails alone") {
-  const std::string base = server_uri();
-  if (base.empty()) return;
-  auto s = open(fresh_database(base));
-  ImageRecord huge = test::sample_record(1), fine = test::sample_record(2);
-  huge.data.assign(17u << 20, 0xab);
-  auto results = s->apply(std::vector<store::Write>{test::upsert_of(Plant::tomato, huge),
-                                                    test::upsert_of(Plant::tomato, fine)});
-  REQUIRE(results.size() == 2);
-  CHECK(results[0].outcome == store::Outcome::failed);
-  CHECK(results[0].error.find("16 MiB") != std::string::npos);
-  CHECK(results[1].outcome == store::Outcome::applied);
-  CHECK(s->count(Plant::tomato) == 1);
-}
-
 TEST_CASE("mongo: an unreachable server is exit 3 within the selection timeout, password masked") {
   try {
     store::open_store(

@@ -465,6 +465,20 @@ inline void contract_second_connection(const StoreFactory& f) {
   CHECK(scanned_versions(*reopened, Plant::potato, 0).size() == 2);
 }
 
+inline void contract_too_large_fails_alone(const StoreFactory& f) {
+  auto s = f.make();
+  ImageRecord huge = sample_record(1), fine = sample_record(2);
+  huge.data.assign(store::kMaxDocumentBytes, 0xab);  // the other fields push it over
+  auto results = s->apply(
+      std::vector<store::Write>{upsert_of(Plant::tomato, huge), upsert_of(Plant::tomato, fine)});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].outcome == store::Outcome::failed);
+  CHECK(results[0].error.find("16 MiB document limit") != std::string::npos);
+  CHECK(results[1].outcome == store::Outcome::applied);
+  CHECK(s->count(Plant::tomato) == 1);
+  CHECK_FALSE(s->get(Plant::tomato, 1).has_value());
+}
+
 /// Runs every contract case; each SUBCASE gets its own store from `f.make`.
 inline void run_store_contract(const StoreFactory& f) {
   contract_tick() = f.make()->time_resolution();
@@ -484,6 +498,9 @@ inline void run_store_contract(const StoreFactory& f) {
   SUBCASE("a batch returns one result per write, in order") { contract_batch_results_in_order(f); }
   SUBCASE("a second connection sees committed data, which survives a reopen") {
     contract_second_connection(f);
+  }
+  SUBCASE("a record over the 16 MiB document limit fails alone") {
+    contract_too_large_fails_alone(f);
   }
 }
 

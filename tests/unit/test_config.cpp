@@ -27,6 +27,20 @@ TEST_CASE("config: -X key=value splits at the first '='") {
   }
 }
 
+TEST_CASE("config: secret -X properties are known as such, so their values are never printed") {
+  for (const char* key : {"sasl.password", "ssl.key.password", "ssl.keystore.password",
+                          "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config",
+                          "ssl.key.pem", "sasl.jaas.config"}) {
+    CAPTURE(key);
+    CHECK(kafka::is_sensitive(key));
+  }
+  for (const char* key : {"bootstrap.servers", "sasl.username", "security.protocol",
+                          "ssl.ca.location", "fetch.wait.max.ms"}) {
+    CAPTURE(key);
+    CHECK_FALSE(kafka::is_sensitive(key));
+  }
+}
+
 TEST_CASE("config: log levels") {
   CHECK(log::parse_level("debug") == log::Level::debug);
   CHECK(log::parse_level("warning") == log::Level::warn);

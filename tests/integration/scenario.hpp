@@ -1,0 +1,83 @@
+#pragma once
+// The stream tests' shared workload: a scenario of changes, the store state it must end in,
+// producing it, and running a consumer over it to its end.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka/consumer.hpp"
+#include "model/image.hpp"
+#include "store/image_store.hpp"
+#include "sync/bad_records.hpp"
+#include "sync/stream.hpp"
+#include "test_kafka.hpp"
+
+namespace lims::test {
+
+constexpr int kPartitions = 4;
+constexpr int kIdsPerPlant = 30;
+
+struct Produced {
+  Plant plant;
+  std::int64_t id;
+  std::optional<ImageRecord> record;  // nullopt: tombstone
+  std::string raw;                    // set for a malformed value
+  bool malformed = false;
+};
+
+/// A few hundred changes: creates, updates, redeliveries, stale replays, tombstones (some
+/// followed by a re-create) and malformed records, in the order they are produced.
+std::vector<Produced> scenario();
+
+/// The state the store must reach: each key's changes applied in order under the guard.
+std::map<std::pair<Plant, std::int64_t>, ImageRecord> expected_state(
+    const std::vector<Produced>& events);
+
+/// Produces `events` to the topics `prefix`+plant of `brokers`, the key's id choosing the
+/// partition, and waits until every one is acknowledged. `producer_extra`: librdkafka properties.
+void produce_all(const std::string& prefix, const std::vector<Produced>& events,
+                 const std::string& brokers = TestKafka::get().brokers(),
+                 const kafka::Properties& producer_extra = {});
+
+/// The three plant topics under `prefix`.
+std::vector<std::string> topics_for(const std::string& prefix);
+
+/// A consumer of the topics under `prefix` in `group`, reporting partition ends.
+kafka::ConsumerConfig consumer_config(const std::string& prefix, const std::string& group,
+                                      const std::string& brokers = TestKafka::get().brokers());
+
+/// Requires `store` to hold exactly expected_state(events), field for field.
+void check_store(store::ImageStore& store, const std::vector<Produced>& events);
+
+std::uint64_t malformed_count(const std::vector<Produced>& events);
+
+/// Counts rejected records, checking each reason names its topic/partition@offset.
+class QuietBadRecords final : public sync::BadRecordSink {
+ public:
+  void reject(const codec::RawRecord&, std::string_view reason) override;
+  std::uint64_t count = 0;
+};
+
+/// Fresh topics named after `stem`, filled with the scenario, and a group of their own.
+struct Prepared {
+  std::string prefix;
+  std::string group;
+  std::vector<Produced> events;
+};
+
+/// Creates the topics on TestKafka and produces the scenario into them.
+Prepared prepare(const std::string& stem);
+
+/// Runs one consumer of `config` into `store` until it stops by itself; what it counted.
+sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageStore& store,
+                             sync::BadRecordSink& bad, const sync::StreamOptions& options);
+
+/// exit_at_end, and defaults otherwise.
+sync::StreamOptions until_end();
+
+}  // namespace lims::test

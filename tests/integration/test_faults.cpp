@@ -1,0 +1,511 @@
+// Fault tests: the stream consumer survives Kafka faults (a broker down, failing requests, a
+// moving coordinator, a paused or killed broker) with nothing lost and nothing moved back in time.
+// The `mock` cases inject faults into librdkafka's mock cluster; the `kafka` cases signal the
+// real broker fixture's process. Each kind skips on the other Kafka.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+
+#include "common/error.hpp"
+#include "kafka/mock_cluster.hpp"
+#include "scenario.hpp"
+
+namespace lims {
+using namespace test;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+using kafka::MockError;
+using kafka::MockRequest;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false).
+bool wait_until(const std::function<bool()>& condition, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+/// A store that takes `pace` for every write, so that a stream of a few hundred records lasts
+/// long enough for a fault to land in its middle. Writes one batch at a time, so that several
+/// consumers can share it.
+class PacedStore final : public store::ImageStore {
+ public:
+  PacedStore(store::ImageStore& inner, milliseconds pace) : inner_(inner), pace_(pace) {}
+  std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
+    std::lock_guard lock(mutex_);
+    std::this_thread::sleep_for(pace_);
+    return inner_.apply(writes);
+  }
+  std::optional<ImageRecord> get(Plant plant, std::int64_t id) override {
+    return inner_.get(plant, id);
+  }
+  std::int64_t count(Plant plant) override { return inner_.count(plant); }
+  void scan_since(Plant plant, Micros since,
+                  const std::function<bool(ImageRecord&&)>& visit) override {
+    inner_.scan_since(plant, since, visit);
+  }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  store::ImageStore& inner_;
+  milliseconds pace_;
+  std::mutex mutex_;
+};
+
+/// One record per produced batch, so that the consumer can fetch a few records at a time. One
+/// request in flight: librdkafka 2.0's idempotent producer otherwise loses a record now and then
+/// on a freshly created topic of the real broker (the first batch fails NOT_LEADER, the next one
+/// succeeds, and the first is taken as "implicitly acked" and reported delivered).
+const kafka::Properties kSmallBatches = {{"linger.ms", "0"},
+                                         {"batch.num.messages", "1"},
+                                         {"max.in.flight.requests.per.connection", "1"}};
+
+/// The scenario's consumer, fetching a few records at a time and prefetching little, so that it
+/// keeps fetching all through the stream (and so through the fault).
+kafka::ConsumerConfig fault_config(const Prepared& p, const std::string& brokers) {
+  kafka::ConsumerConfig c = consumer_config(p.prefix, p.group, brokers);
+  c.extra.insert(c.extra.end(), {{"max.partition.fetch.bytes", "4096"},
+                                 {"fetch.max.bytes", "16384"},
+                                 {"message.max.bytes", "16384"},
+                                 {"queued.max.messages.kbytes", "32"}});
+  return c;
+}
+
+/// Small batches until the end, so that there is a commit every few records.
+sync::StreamOptions fault_options() {
+  sync::StreamOptions o = until_end();
+  o.batch_max_events = 20;
+  o.batch_max_ms = 20;
+  return o;
+}
+
+/// Fresh topics on `cluster`, filled with the scenario in one-record batches.
+Prepared prepare_on(kafka::MockCluster& cluster, const std::string& stem) {
+  Prepared p{TestKafka::unique(stem) + ".", TestKafka::unique("g"), scenario()};
+  for (const auto& t : topics_for(p.prefix)) cluster.create_topic(t, kPartitions);
+  produce_all(p.prefix, p.events, cluster.bootstrap_servers(), kSmallBatches);
+  return p;
+}
+
+/// Fresh topics on TestKafka, filled with the scenario in one-record batches.
+Prepared prepare_small_batches(const std::string& stem) {
+  Prepared p{TestKafka::unique(stem) + ".", TestKafka::unique("g"), scenario()};
+  TestKafka::get().create_topics(topics_for(p.prefix), kPartitions);
+  produce_all(p.prefix, p.events, TestKafka::get().brokers(), kSmallBatches);
+  return p;
+}
+
+/// What a fault sees of the stream it disturbs.
+struct FaultContext {
+  const sync::StreamCounters& counters;
+  const std::atomic<bool>& stream_done;
+  /// Waits until the stream has committed `records` records or has ended; whether it had.
+  bool committed(std::uint64_t records, milliseconds timeout = 30s) const {
+    wait_until([&] { return stream_done || counters.committed_records >= records; }, timeout);
+    return counters.committed_records >= records;
+  }
+};
+using Fault = std::function<void(const FaultContext&)>;
+
+/// How a stream disturbed by a fault went.
+struct FaultRun {
+  std::optional<std::uint64_t> fired_at;  // records committed when the fault began
+  double fault_s = 0;                     // from the fault's start to its end (healed)
+  double run_s = 0;                       // the whole stream, group join included
+  std::string error;                      // what StreamSync::run or the fault threw
+  bool timed_out = false;                 // the stream did not end by itself
+  sync::StreamSnapshot summary;
+};
+
+/// How long each write takes at least: a batch of 20 every 25 ms, so that the fault begins close
+/// to its mark and the scenario's few hundred records take a second or more to write.
+constexpr milliseconds kPace = 25ms;
+
+/// A stream must end this long after its fault ends; then the watchdog stops it.
+constexpr milliseconds kFinishWithin = 30s;
+
+/// Runs one consumer of `config` into `store` to its end, while `fault` runs on a second thread
+/// once the consumer has committed `after` records.
+FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& store,
+                        sync::BadRecordSink& bad, std::uint64_t after, const Fault& fault) {
+  FaultRun out;
+  std::atomic<bool> stop{false}, done{false};
+  std::exception_ptr fault_error;
+  const auto t0 = Clock::now();
+  PacedStore paced(store, kPace);
+  sync::StreamSync stream(config, paced, bad, fault_options());
+  std::thread driver([&] {
+    const FaultContext ctx{stream.counters(), done};
+    try {
+      if (ctx.committed(after, 60s) && !done) {
+        out.fired_at = ctx.counters.committed_records.load();
+        const auto f0 = Clock::now();
+        fault(ctx);
+        out.fault_s = seconds_since(f0);
+      }
+    } catch (...) {
+      fault_error = std::current_exception();
+    }
+    if (!wait_until([&] { return done.load(); }, kFinishWithin)) {
+      out.timed_out = true;
+      stop = true;
+    }
+  });
+  try {
+    stream.run(stop);
+  } catch (const std::exception& e) {
+    out.error = std::string("StreamSync::run threw: ") + e.what();
+  }
+  done = true;
+  driver.join();
+  out.run_s = seconds_since(t0);
+  out.summary = stream.snapshot();
+  if (fault_error) {
+    try {
+      std::rethrow_exception(fault_error);
+    } catch (const std::exception& e) {
+      out.error += std::string(out.error.empty() ? "" : "; ") + "the fault threw: " + e.what();
+    }
+  }
+  return out;
+}
+
+/// The stream survived: it ended by itself without an error, the fault began mid-stream, the
+/// store holds exactly the expected state, and everything was committed (a second consumer of
+/// the group finds nothing new).
+void check_survived(const FaultRun& run, const Prepared& p, const kafka::ConsumerConfig& config,
+                    store::ImageStore& store) {
+  MESSAGE("fault at " << (run.fired_at ? std::to_string(*run.fired_at) : "-") << "/"
+                      << p.events.size() << " committed, lasting " << run.fault_s
+                      << " s; stream read " << run.summary.records << " records in " << run.run_s
+                      << " s");
+  CHECK_MESSAGE(run.error.empty(), run.error);
+  CHECK_MESSAGE(!run.timed_out, "the stream had not ended " << kFinishWithin.count() / 1000
+                                                            << " s after the fault");
+  REQUIRE_MESSAGE(run.fired_at.has_value(), "the stream ended before the fault could begin");
+  CHECK_MESSAGE(*run.fired_at < p.events.size() / 2, "the fault began too late");
+  CHECK(run.summary.records >= p.events.size());  // redeliveries may add some
+  check_store(store, p.events);
+
+  QuietBadRecords bad;
+  const auto t0 = Clock::now();
+  sync::StreamSnapshot again;
+  REQUIRE_NOTHROW(again = consume(config, store, bad, until_end()));
+  MESSAGE("the group's next consumer read " << again.records << " records in " << seconds_since(t0)
+                                            << " s");
+  CHECK_MESSAGE(again.records == 0, "records were left uncommitted");
+  check_store(store, p.events);
+}
+
+/// Mock cases skip against a real broker, and the other way round.
+bool on_mock(bool wanted) {
+  if (TestKafka::get().is_mock() == wanted) return true;
+  const std::string needs = wanted ? "the embedded Kafka" : "a real Kafka";
+  MESSAGE("skipped: this case needs " << needs);
+  return false;
+}
+
+/// The point at which faults begin: a quarter of the scenario committed.
+std::uint64_t quarter(const Prepared& p) { return p.events.size() / 4; }
+
+/// Runs `fault` against a fresh scenario on `cluster` (a 1- or 3-broker mock) and checks that
+/// the stream survived.
+void survive_on_mock(kafka::MockCluster& cluster, const std::string& stem,
+                     const std::function<void(const Prepared&)>& setup,
+                     const std::function<void(const Prepared&, const FaultContext&)>& fault) {
+  const Prepared p = prepare_on(cluster, stem);
+  if (setup) setup(p);
+  const auto config = fault_config(p, cluster.bootstrap_servers());
+  auto store = store::open_store("sqlite::memory:");
+  QuietBadRecords bad;
+  const FaultRun run = run_with_fault(config, *store, bad, quarter(p),
+                                      [&](const FaultContext& ctx) { fault(p, ctx); });
+  check_survived(run, p, config, *store);
+}
+
+/// Brings a mock broker back up however the scope is left.
+class BrokerDown {
+ public:
+  BrokerDown(kafka::MockCluster& cluster, std::int32_t id) : cluster_(cluster), id_(id) {
+    cluster_.set_broker_down(id_);
+  }
+  ~BrokerDown() {
+    try {
+      cluster_.set_broker_up(id_);
+    } catch (...) {
+    }
+  }
+  BrokerDown(const BrokerDown&) = delete;
+  BrokerDown& operator=(const BrokerDown&) = delete;
+
+ private:
+  kafka::MockCluster& cluster_;
+  std::int32_t id_;
+};
+
+/// Pushes `errors` for `request` on every broker of `cluster` and waits until requests have
+/// taken them all (or the stream ended).
+void push_and_drain(kafka::MockCluster& cluster, MockRequest request,
+                    const std::vector<MockError>& errors, int delay_ms, const FaultContext& ctx) {
+  for (std::int32_t b = 1; b <= cluster.brokers(); ++b)
+    cluster.push_broker_request_errors(b, request, errors, delay_ms);
+  auto drained = [&] {
+    for (std::int32_t b = 1; b <= cluster.brokers(); ++b)
+      if (cluster.pending_broker_errors(b, request) > 0) return false;
+    return true;
+  };
+  wait_until([&] { return ctx.stream_done || drained(); }, 30s);
+}
+
+}  // namespace
+
+// ---- the embedded Kafka (librdkafka's mock cluster) --------------------------------------------
+
+TEST_CASE("fault: mock: the only broker goes down for 3 s mid-stream and comes back") {
+  if (!on_mock(true)) return;
+  // The suite's own embedded Kafka: fetches, heartbeats and commits all fail while it is down.
+  kafka::MockCluster& cluster = *TestKafka::get().mock();
+  survive_on_mock(cluster, "down1", {}, [&](const Prepared&, const FaultContext&) {
+    BrokerDown down(cluster, 1);
+    std::this_thread::sleep_for(3s);
+  });
+}
+
+TEST_CASE("fault: mock: the coordinator's broker goes down for 3 s mid-stream and comes back") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(3);
+  survive_on_mock(
+      cluster, "down3", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
+      [&](const Prepared&, const FaultContext&) {
+        BrokerDown down(cluster, 2);  // the coordinator, and the leader of some partitions
+        std::this_thread::sleep_for(3s);
+      });
+}
+
+TEST_CASE(
+    "fault: mock: a broker stays down past the session timeout while its partitions move away") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(3);
+  survive_on_mock(
+      cluster, "failover", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
+      [&](const Prepared& p, const FaultContext&) {
+        BrokerDown down(cluster, 2);
+        // Leadership fails over to the two brokers left, as a replicated cluster would do; the
+        // group's coordinator stays on the broker that is down, so the session expires (6 s).
+        for (const auto& topic : topics_for(p.prefix))
+          for (std::int32_t part = 0; part < kPartitions; ++part)
+            cluster.set_partition_leader(topic, part, part % 2 ? 1 : 3);
+        std::this_thread::sleep_for(8s);
+      });
+}
+
+TEST_CASE("fault: mock: Fetch requests fail with retriable errors mid-stream") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(1);
+  survive_on_mock(cluster, "fetcherr", {}, [&](const Prepared&, const FaultContext& ctx) {
+    push_and_drain(cluster, MockRequest::fetch,
+                   {MockError::not_leader_or_follower, MockError::request_timed_out,
+                    MockError::leader_not_available, MockError::disconnect,
+                    MockError::not_leader_or_follower, MockError::request_timed_out},
+                   100, ctx);
+  });
+}
+
+TEST_CASE("fault: mock: OffsetCommit requests fail with retriable errors mid-stream") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(1);
+  survive_on_mock(cluster, "commiterr", {}, [&](const Prepared&, const FaultContext& ctx) {
+    push_and_drain(cluster, MockRequest::offset_commit,
+                   {MockError::coordinator_not_available, MockError::not_coordinator,
+                    MockError::request_timed_out, MockError::coordinator_load_in_progress,
+                    MockError::disconnect, MockError::coordinator_not_available},
+                   0, ctx);
+  });
+}
+
+TEST_CASE("fault: mock: the group coordinator moves to another broker mid-stream, twice") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(3);
+  survive_on_mock(
+      cluster, "coordmove", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 1); },
+      [&](const Prepared& p, const FaultContext& ctx) {
+        cluster.set_group_coordinator(p.group, 3);
+        if (ctx.committed(p.events.size() / 2)) cluster.set_group_coordinator(p.group, 2);
+      });
+}
+
+namespace {
+
+/// A consumer running on a thread of its own until stopped.
+class Member {
+ public:
+  Member(const kafka::ConsumerConfig& config, store::ImageStore& store, sync::BadRecordSink& bad,
+         const sync::StreamOptions& options)
+      : stream_(config, store, bad, options), thread_([this] {
+          try {
+            stream_.run(stop_);
+          } catch (const std::exception& e) {
+            error_ = std::string("StreamSync::run threw: ") + e.what();
+          }
+        }) {}
+  ~Member() { stop(); }
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
+  const sync::StreamCounters& counters() const { return stream_.counters(); }
+  /// Caught up: everything read is committed and nothing is left to read.
+  bool idle() const {
+    return counters().committed_records == counters().records && stream_.snapshot().lag == 0;
+  }
+  /// Stops the consumer and waits for it; what run() threw, if anything.
+  const std::string& stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return error_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::string error_;
+  sync::StreamSync stream_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins the group") {
+  if (!on_mock(true)) return;
+  kafka::MockCluster cluster(1);
+  const Prepared p = prepare_on(cluster, "join");
+  const auto config = fault_config(p, cluster.bootstrap_servers());
+  auto store = store::open_store("sqlite::memory:");
+  PacedStore shared(*store, kPace);  // both members write into it
+  QuietBadRecords bad1, bad2;
+  sync::StreamOptions options = fault_options();
+  options.exit_at_end = false;  // members run until stopped
+
+  Member first(config, shared, bad1, options);
+  REQUIRE(wait_until([&] { return first.counters().committed_records >= quarter(p); }, 30s));
+  // Every commit fails from now on, the synchronous one of the first member's revoke included.
+  cluster.push_request_errors(MockRequest::offset_commit,
+                              std::vector<MockError>(1000, MockError::request_timed_out));
+  const auto t0 = Clock::now();
+  Member second(config, shared, bad2, options);
+  // The rebalance completes all the same: the second member re-reads the uncommitted tail of
+  // the partitions it takes over.
+  CHECK_MESSAGE(wait_until([&] { return second.counters().records > 0; }, 40s),
+                "the rebalance stalled: the second member got no records in 40 s");
+  MESSAGE("the second member read its first record after " << seconds_since(t0) << " s");
+  cluster.clear_request_errors(MockRequest::offset_commit);
+  CHECK(wait_until([&] { return second.idle(); }, 30s));
+  // The first member leaves while the group is stable, so its last commit goes through.
+  const std::string first_error = first.stop();
+  CHECK_MESSAGE(first_error.empty(), first_error);
+  const std::string second_error = second.stop();
+  CHECK_MESSAGE(second_error.empty(), second_error);
+  check_store(*store, p.events);
+
+  QuietBadRecords bad;
+  sync::StreamSnapshot again;
+  REQUIRE_NOTHROW(again = consume(config, *store, bad, until_end()));
+  CHECK_MESSAGE(again.records == 0, "records were left uncommitted");
+}
+
+// ---- a real Apache Kafka broker (the fixture in tests/fixtures/kafka) --------------------------
+
+namespace {
+
+/// The fixture broker's pid, or nullopt (with a message) when the tests do not run against it.
+std::optional<pid_t> fixture_broker() {
+  if (!on_mock(false)) return std::nullopt;
+  if (TestKafka::get().fixture_dir().empty()) {
+    MESSAGE("skipped: LIMS_TEST_BROKERS names a cluster whose processes these tests cannot signal");
+    return std::nullopt;
+  }
+  return TestKafka::get().fixture_pid();
+}
+
+/// Whether `pid` runs (a zombie, killed but not yet reaped, does not).
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string field, state;
+  stat >> field >> field >> state;  // pid, (comm), state; the broker's comm has no spaces
+  return stat && state != "Z";
+}
+
+/// Sends `signal` to `pid`; throws lims::Error if it cannot.
+void send(pid_t pid, int signal) {
+  if (::kill(pid, signal) != 0)
+    throw Error("cannot send signal " + std::to_string(signal) + " to the broker (pid " +
+                std::to_string(pid) + ")");
+}
+
+/// Continues a stopped process however the scope is left.
+class Paused {
+ public:
+  explicit Paused(pid_t pid) : pid_(pid) { send(pid_, SIGSTOP); }
+  ~Paused() { ::kill(pid_, SIGCONT); }
+  Paused(const Paused&) = delete;
+  Paused& operator=(const Paused&) = delete;
+
+ private:
+  pid_t pid_;
+};
+
+void survive_on_fixture(const std::string& stem, const std::function<void(pid_t)>& fault) {
+  const auto pid = fixture_broker();
+  if (!pid) return;
+  const Prepared p = prepare_small_batches(stem);
+  const auto config = fault_config(p, TestKafka::get().brokers());
+  auto store = store::open_store("sqlite::memory:");
+  QuietBadRecords bad;
+  const FaultRun run =
+      run_with_fault(config, *store, bad, quarter(p), [&](const FaultContext&) { fault(*pid); });
+  check_survived(run, p, config, *store);
+}
+
+}  // namespace
+
+TEST_CASE("fault: kafka: the broker is paused (SIGSTOP) for 3 s mid-stream") {
+  survive_on_fixture("pause", [](pid_t pid) {
+    Paused paused(pid);
+    std::this_thread::sleep_for(3s);
+  });
+}
+
+TEST_CASE("fault: kafka: the broker is paused for longer than the session timeout") {
+  survive_on_fixture("longpause", [](pid_t pid) {
+    Paused paused(pid);
+    std::this_thread::sleep_for(9s);  // session.timeout.ms is 6 s
+  });
+}
+
+TEST_CASE("fault: kafka: the broker is killed (kill -9) and restarted on its port and data") {
+  survive_on_fixture("kill", [](pid_t pid) {
+    send(pid, SIGKILL);
+    if (!wait_until([&] { return !alive(pid); }, 10s))
+      throw Error("the broker (pid " + std::to_string(pid) + ") outlived kill -9 by 10 s");
+    TestKafka::get().restart_fixture();
+  });
+}
+
+}  // namespace lims

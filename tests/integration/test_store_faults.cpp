@@ -1,0 +1,269 @@
+// Store faults under a running stream: a transient outage pauses fetching and keeps the batch
+// in hand until the store answers, with memory bounded and nothing skipped or committed early;
+// a record the store refuses for good is dead-lettered alone.
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codec/api_json.hpp"
+#include "kafka/producer.hpp"
+#include "store/image_store.hpp"
+#include "sync/bad_records.hpp"
+#include "sync/stream.hpp"
+#include "test_kafka.hpp"
+
+namespace lims {
+namespace {
+
+constexpr int kPartitions = 4;
+constexpr std::int64_t kIds = 150;  // per plant
+constexpr int kVersions = 3;
+constexpr Micros kT0 = 1696779589123123;
+
+ImageRecord version_of(std::int64_t id, int version) {
+  ImageRecord r;
+  r.id = id;
+  r.camera_id = version;
+  r.data.assign(300, static_cast<std::uint8_t>(id + version));
+  r.latitude = 48.5;
+  r.longitude = 16.9;
+  r.created_at = kT0 + id;
+  if (version > 1) r.updated_at = kT0 + id + version * 1000000;
+  r.is_active = version % 2 == 1;
+  return r;
+}
+
+/// Fresh topics with every id of every plant in kVersions versions, in order; their names.
+std::vector<std::string> produce_versions(const std::string& stem) {
+  const std::string prefix = test::TestKafka::unique(stem) + ".";
+  std::vector<std::string> topics;
+  for (Plant p : kPlants) topics.push_back(prefix + std::string(plant_name(p)));
+  test::TestKafka::get().create_topics(topics, kPartitions);
+  kafka::Producer producer({test::TestKafka::get().brokers(), 10000, {}});
+  for (int v = 1; v <= kVersions; ++v)
+    for (std::size_t t = 0; t < topics.size(); ++t)
+      for (std::int64_t id = 1; id <= kIds; ++id)
+        producer.produce(topics[t], std::to_string(id), codec::to_event_json(version_of(id, v)),
+                         static_cast<std::int32_t>(id % kPartitions));
+  producer.flush(30000);
+  REQUIRE(producer.failed() == 0);
+  return topics;
+}
+
+constexpr std::uint64_t kEvents = 3 * kIds * kVersions;
+
+void check_final_state(store::ImageStore& store, const std::set<std::int64_t>& refused = {}) {
+  for (Plant p : kPlants) {
+    CAPTURE(plant_name(p));
+    CHECK(store.count(p) == kIds - static_cast<std::int64_t>(refused.size()));
+    for (std::int64_t id = 1; id <= kIds; ++id) {
+      CAPTURE(id);
+      auto got = store.get(p, id);
+      if (refused.count(id))
+        CHECK_FALSE(got.has_value());
+      else
+        CHECK(got == version_of(id, kVersions));
+    }
+  }
+}
+
+kafka::ConsumerConfig config_for(const std::vector<std::string>& topics, const std::string& group) {
+  kafka::ConsumerConfig c;
+  c.brokers = test::TestKafka::get().brokers();
+  c.group = group;
+  c.topics = topics;
+  c.report_eof = true;
+  c.extra = {{"session.timeout.ms", "6000"}};
+  return c;
+}
+
+/// A store in front of another that fails transiently while `down`, and refuses given ids for
+/// good; it counts attempts and wakes waiters on each.
+class FaultyStore final : public store::ImageStore {
+ public:
+  explicit FaultyStore(store::ImageStore& inner) : inner_(inner) {}
+  std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
+    {
+      std::lock_guard lock(mutex_);
+      ++attempts_;
+      cv_.notify_all();
+      if (down_) throw store::TransientError("store test: connection refused");
+    }
+    std::vector<store::WriteResult> results = inner_.apply(writes);
+    for (std::size_t i = 0; i < writes.size(); ++i)
+      if (writes[i].upsert && refused.count(writes[i].id)) {
+        results[i] = {store::Outcome::failed, "refused by the test"};
+        inner_.apply(std::vector<store::Write>{{writes[i].plant, writes[i].id, true, nullptr}});
+      }
+    return results;
+  }
+  std::optional<ImageRecord> get(Plant p, std::int64_t id) override { return inner_.get(p, id); }
+  std::int64_t count(Plant p) override { return inner_.count(p); }
+  void scan_since(Plant p, Micros since, const std::function<bool(ImageRecord&&)>& visit) override {
+    inner_.scan_since(p, since, visit);
+  }
+  std::string describe() const override { return "faulty " + inner_.describe(); }
+
+  void set_down(bool down) {
+    std::lock_guard lock(mutex_);
+    down_ = down;
+  }
+  /// Waits until apply() has been called `n` more times.
+  void wait_attempts(int n) {
+    std::unique_lock lock(mutex_);
+    const int target = attempts_ + n;
+    REQUIRE(cv_.wait_for(lock, std::chrono::seconds(30), [&] { return attempts_ >= target; }));
+  }
+  std::set<std::int64_t> refused;
+
+ private:
+  store::ImageStore& inner_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool down_ = false;
+  int attempts_ = 0;
+};
+
+class CountingSink final : public sync::BadRecordSink {
+ public:
+  void reject(const codec::RawRecord&, std::string_view reason) override {
+    std::lock_guard lock(mutex);
+    reasons.emplace_back(reason);
+  }
+  std::mutex mutex;
+  std::vector<std::string> reasons;
+};
+
+/// Waits (bounded) until `done` holds, polling the stream's counters.
+template <class Pred>
+void wait_until(Pred done, const char* what) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) FAIL("timed out waiting until " << what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses nothing") {
+  const auto topics = produce_versions("outage");
+  auto inner = store::open_store("sqlite::memory:");
+  FaultyStore store(*inner);
+  CountingSink bad;
+  sync::StreamOptions options;
+  options.exit_at_end = true;
+  options.batch_max_events = 40;
+  options.retry_initial_ms = 5;
+  options.retry_max_ms = 40;
+  const auto config = config_for(topics, test::TestKafka::unique("g"));
+  sync::StreamSync stream(config, store, bad, options);
+  const auto& c = stream.counters();
+
+  std::atomic<bool> stop{false};
+  std::exception_ptr failure;
+  std::thread runner([&] {
+    try {
+      stream.run(stop);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  wait_until([&] { return c.committed_records >= 100; }, "some records are committed");
+  store.set_down(true);
+  wait_until([&] { return c.backing_off.load(); }, "the stream backs off");
+  store.wait_attempts(8);  // several retries, with the consumer paused meanwhile
+  const std::uint64_t committed = c.committed_records;
+  const std::uint64_t in_hand = c.records - committed;
+  // The batch being retried plus the one filled meanwhile: no more is fetched while paused.
+  CHECK(in_hand <= 2 * options.batch_max_events + 1);
+  CHECK(c.backing_off);
+  store.wait_attempts(4);
+  CHECK(c.records - c.committed_records == in_hand);  // paused: nothing more came in
+  CHECK(c.committed_records == committed);            // and nothing was committed
+  store.set_down(false);
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
+
+  CHECK_FALSE(c.backing_off);
+  CHECK(c.records == kEvents);
+  CHECK(c.committed_records == kEvents);
+  CHECK(bad.reasons.empty());
+  check_final_state(*inner);
+}
+
+TEST_CASE("fault: a locked SQLite file is waited out, then the stream goes on") {
+  const auto topics = produce_versions("locked");
+  char path[] = "/tmp/lims-locked-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  const std::string file = path;
+  auto store = store::open_store("sqlite:" + file);
+
+  // Another process holds the write lock from before the stream starts.
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  CountingSink bad;
+  sync::StreamOptions options;
+  options.exit_at_end = true;
+  options.retry_initial_ms = 10;
+  options.retry_max_ms = 100;
+  sync::StreamSync stream(config_for(topics, test::TestKafka::unique("g")), *store, bad, options);
+  std::atomic<bool> stop{false};
+  std::exception_ptr failure;
+  std::thread runner([&] {
+    try {
+      stream.run(stop);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  wait_until([&] { return stream.counters().backing_off.load(); }, "the stream backs off");
+  CHECK(stream.counters().committed_records == 0);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
+
+  CHECK(stream.counters().committed_records == kEvents);
+  check_final_state(*store);
+  std::remove(file.c_str());
+  std::remove((file + "-wal").c_str());
+  std::remove((file + "-shm").c_str());
+}
+
+TEST_CASE("fault: a record the store refuses is dead-lettered alone") {
+  const auto topics = produce_versions("refused");
+  auto inner = store::open_store("sqlite::memory:");
+  FaultyStore store(*inner);
+  store.refused = {7, 42};
+  CountingSink bad;
+  sync::StreamOptions options;
+  options.exit_at_end = true;
+  sync::StreamSync stream(config_for(topics, test::TestKafka::unique("g")), store, bad, options);
+  std::atomic<bool> stop{false};
+  stream.run(stop);
+
+  // Each refused id is rejected once per batch that carried it (its versions may collapse into
+  // one write): at least once per plant and id, at most once per version.
+  CHECK(bad.reasons.size() >= 3 * store.refused.size());
+  CHECK(bad.reasons.size() <= 3 * store.refused.size() * kVersions);
+  for (const auto& reason : bad.reasons)
+    CHECK(reason.find(": store: refused by the test") != std::string::npos);
+  CHECK(stream.counters().committed_records == kEvents);
+  check_final_state(*inner, store.refused);
+}
+
+}  // namespace lims
