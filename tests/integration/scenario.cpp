@@ -97,16 +97,21 @@ std::vector<std::string> topics_for(const std::string& prefix) {
   return topics;
 }
 
-kafka::ConsumerConfig consumer_config(const std::string& prefix, const std::string& group,
-                                      const std::string& brokers) {
+kafka::ConsumerConfig consumer_of(std::vector<std::string> topics, const std::string& group,
+                                  const std::string& brokers) {
   kafka::ConsumerConfig c;
   c.brokers = brokers;
   c.group = group;
-  c.topics = topics_for(prefix);
+  c.topics = std::move(topics);
   c.report_eof = true;
   // The mock makes a rejoin after a leave wait the session timeout less 1 s: keep it short.
   c.extra = {{"session.timeout.ms", "6000"}};
   return c;
+}
+
+kafka::ConsumerConfig consumer_config(const std::string& prefix, const std::string& group,
+                                      const std::string& brokers) {
+  return consumer_of(topics_for(prefix), group, brokers);
 }
 
 void check_store(store::ImageStore& store, const std::vector<Produced>& events) {
@@ -157,6 +162,34 @@ sync::StreamOptions until_end() {
   sync::StreamOptions options;
   options.exit_at_end = true;
   return options;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+RunInBackground::RunInBackground(sync::StreamSync& stream)
+    : thread_([this, &stream] {
+        try {
+          stream.run(stop);
+        } catch (...) {
+          failure_ = std::current_exception();
+        }
+      }) {}
+
+RunInBackground::~RunInBackground() {
+  stop = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void RunInBackground::join() {
+  thread_.join();
+  if (failure_) std::rethrow_exception(failure_);
 }
 
 }  // namespace lims::test

@@ -3,10 +3,14 @@
 // producing it, and running a consumer over it to its end.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -47,6 +51,10 @@ void produce_all(const std::string& prefix, const std::vector<Produced>& events,
 /// The three plant topics under `prefix`.
 std::vector<std::string> topics_for(const std::string& prefix);
 
+/// A consumer of `topics` in `group`, reporting partition ends, with the tests' short session
+/// timeout.
+kafka::ConsumerConfig consumer_of(std::vector<std::string> topics, const std::string& group,
+                                  const std::string& brokers = TestKafka::get().brokers());
 /// A consumer of the topics under `prefix` in `group`, reporting partition ends.
 kafka::ConsumerConfig consumer_config(const std::string& prefix, const std::string& group,
                                       const std::string& brokers = TestKafka::get().brokers());
@@ -60,7 +68,7 @@ std::uint64_t malformed_count(const std::vector<Produced>& events);
 class QuietBadRecords final : public sync::BadRecordSink {
  public:
   void reject(const codec::RawRecord&, std::string_view reason) override;
-  std::uint64_t count = 0;
+  std::atomic<std::uint64_t> count{0};
 };
 
 /// Fresh topics named after `stem`, filled with the scenario, and a group of their own.
@@ -79,5 +87,22 @@ sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageSt
 
 /// exit_at_end, and defaults otherwise.
 sync::StreamOptions until_end();
+
+/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false). For state
+/// that has nothing to wait on but atomics (the stream's counters).
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+/// StreamSync::run on a thread of its own; join() waits for it and rethrows what it threw.
+class RunInBackground {
+ public:
+  explicit RunInBackground(sync::StreamSync& stream);
+  ~RunInBackground();
+  void join();
+  std::atomic<bool> stop{false};
+
+ private:
+  std::exception_ptr failure_;
+  std::thread thread_;
+};
 
 }  // namespace lims::test

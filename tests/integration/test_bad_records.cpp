@@ -14,10 +14,10 @@
 #include "common/error.hpp"
 #include "kafka/consumer.hpp"
 #include "kafka/producer.hpp"
+#include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
 #include "sync/stream.hpp"
-#include "test_kafka.hpp"
 
 namespace lims {
 namespace {
@@ -67,30 +67,6 @@ void produce(const std::vector<Sent>& records) {
   REQUIRE(producer.failed() == 0);
 }
 
-kafka::ConsumerConfig consumer_config(std::vector<std::string> topics, const std::string& group) {
-  kafka::ConsumerConfig c;
-  c.brokers = test::TestKafka::get().brokers();
-  c.group = group;
-  c.topics = std::move(topics);
-  c.report_eof = true;
-  c.extra = {{"session.timeout.ms", "6000"}};
-  return c;
-}
-
-sync::StreamOptions until_end() {
-  sync::StreamOptions o;
-  o.exit_at_end = true;
-  return o;
-}
-
-sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageStore& store,
-                             sync::BadRecordSink& sink) {
-  std::atomic<bool> stop{false};
-  sync::StreamSync stream(config, store, sink, until_end());
-  stream.run(stop);
-  return stream.snapshot();
-}
-
 struct DeadLetter {
   std::string key;
   std::optional<std::string> value;
@@ -99,8 +75,7 @@ struct DeadLetter {
 
 /// Every record of single-partition `topic`, read from the start with a fresh group.
 std::vector<DeadLetter> read_all(const std::string& topic) {
-  kafka::ConsumerConfig c = consumer_config({topic}, test::TestKafka::unique("reader"));
-  kafka::Consumer consumer(c, nullptr);
+  kafka::Consumer consumer(test::consumer_of({topic}, test::TestKafka::unique("reader")), nullptr);
   std::vector<DeadLetter> out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -196,8 +171,8 @@ TEST_CASE("bad records: every class is dead-lettered, consumption goes on, store
   dlq.topic = dead;
   dlq.group = group;
   sync::DeadLetterTopic sink(dlq);
-  const auto config = consumer_config({potato, tomato, cabbage}, group);
-  const auto s = consume(config, *store, sink);
+  const auto config = test::consumer_of({potato, tomato, cabbage}, group);
+  const auto s = test::consume(config, *store, sink, test::until_end());
 
   CHECK(s.records == all.size());
   CHECK(s.bad == bad.size());
@@ -241,7 +216,7 @@ TEST_CASE("bad records: every class is dead-lettered, consumption goes on, store
 
   // Everything was committed: the group has nothing left to read.
   RecordingSink none;
-  CHECK(consume(config, *store, none).records == 0);
+  CHECK(test::consume(config, *store, none, test::until_end()).records == 0);
 }
 
 TEST_CASE("bad records: --on-bad-record=fail commits what came before and stops at the record") {
@@ -251,12 +226,12 @@ TEST_CASE("bad records: --on-bad-record=fail commits what came before and stops 
   produce({{"good", topic, "1", codec::to_event_json(record(1, 1))},
            {"bad", topic, "2", "{\"id\": 2"},
            {"good", topic, "3", codec::to_event_json(record(3, 1))}});
-  const auto config = consumer_config({topic}, test::TestKafka::unique("g"));
+  const auto config = test::consumer_of({topic}, test::TestKafka::unique("g"));
   auto store = store::open_store("sqlite::memory:");
 
   sync::FailOnBadRecord fail;
   try {
-    consume(config, *store, fail);
+    test::consume(config, *store, fail, test::until_end());
     FAIL("expected the run to fail");
   } catch (const Error& e) {
     CHECK(e.code() == ExitCode::data);
@@ -266,7 +241,7 @@ TEST_CASE("bad records: --on-bad-record=fail commits what came before and stops 
   CHECK(store->get(Plant::potato, 1).has_value());
   CHECK_FALSE(store->get(Plant::potato, 3).has_value());
   RecordingSink skip;
-  const auto s = consume(config, *store, skip);
+  const auto s = test::consume(config, *store, skip, test::until_end());
   CHECK(s.records == 2);
   CHECK(skip.rejected == 1);
   CHECK(store->get(Plant::potato, 1).has_value());
@@ -280,15 +255,15 @@ TEST_CASE("bad records: offsets past a rejected record wait until its dead lette
   produce({{"good", topic, "1", codec::to_event_json(record(1, 1))},
            {"bad", topic, "2", "[]"},
            {"good", topic, "3", codec::to_event_json(record(3, 1))}});
-  const auto config = consumer_config({topic}, test::TestKafka::unique("g"));
+  const auto config = test::consumer_of({topic}, test::TestKafka::unique("g"));
   auto store = store::open_store("sqlite::memory:");
 
   RecordingSink unkept(/*fail_flush=*/true);
-  CHECK_THROWS_AS(consume(config, *store, unkept), Error);
+  CHECK_THROWS_AS(test::consume(config, *store, unkept, test::until_end()), Error);
   CHECK(unkept.flushes >= 1);
   // Nothing of the batch was committed, so the group reads all three again.
   RecordingSink kept;
-  const auto s = consume(config, *store, kept);
+  const auto s = test::consume(config, *store, kept, test::until_end());
   CHECK(s.records == 3);
   CHECK(kept.rejected == 1);
   CHECK(kept.flushes >= 1);

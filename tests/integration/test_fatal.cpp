@@ -3,13 +3,11 @@
 
 #include <doctest/doctest.h>
 
-#include <thread>
-
 #include "common/error.hpp"
+#include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
 #include "sync/stream.hpp"
-#include "test_kafka.hpp"
 
 namespace lims {
 
@@ -21,37 +19,24 @@ TEST_CASE("fault: a fenced static member fails for good with a clear message") {
   }
   const std::string topic = test::TestKafka::unique("fenced") + ".pepper";
   kafka.create_topics({topic}, 1);
-  kafka::ConsumerConfig config;
-  config.brokers = kafka.brokers();
-  config.group = test::TestKafka::unique("g");
-  config.topics = {topic};
-  config.extra = {{"session.timeout.ms", "6000"}, {"group.instance.id", "lims-static-1"}};
+  kafka::ConsumerConfig config = test::consumer_of({topic}, test::TestKafka::unique("g"));
+  config.extra.emplace_back("group.instance.id", "lims-static-1");
 
   auto store = store::open_store("sqlite::memory:");
   sync::SkipBadRecords bad;
   sync::StreamSync first(config, *store, bad, {});
-  std::atomic<bool> stop{false};
-  std::string error;
-  std::thread runner([&] {
-    try {
-      first.run(stop);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  });
+  test::RunInBackground runner(first);
   // The first member must have joined before the second takes its identity.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (first.counters().assigned == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(first.counters().assigned > 0);
-  {
-    auto other = store::open_store("sqlite::memory:");
-    sync::StreamSync second(config, *other, bad, {});
-    std::atomic<bool> stop_second{false};
-    std::thread second_runner([&] { second.run(stop_second); });
+  REQUIRE(
+      test::wait_until([&] { return first.counters().assigned > 0; }, std::chrono::seconds(30)));
+  auto other = store::open_store("sqlite::memory:");
+  sync::StreamSync second(config, *other, bad, {});
+  test::RunInBackground second_runner(second);
+  std::string error;
+  try {
     runner.join();  // the fenced first member ends by itself
-    stop_second = true;
-    second_runner.join();
+  } catch (const Error& e) {
+    error = e.what();
   }
   CHECK(error.find("failed for good") != std::string::npos);
 }

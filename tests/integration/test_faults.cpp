@@ -33,16 +33,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false).
-bool wait_until(const std::function<bool()>& condition, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 /// A store that takes `pace` for every write, so that a stream of a few hundred records lasts
 /// long enough for a fault to land in its middle. Writes one batch at a time, so that several
 /// consumers can share it.

@@ -16,10 +16,10 @@
 
 #include "codec/api_json.hpp"
 #include "kafka/producer.hpp"
+#include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
 #include "sync/stream.hpp"
-#include "test_kafka.hpp"
 
 namespace lims {
 namespace {
@@ -74,16 +74,6 @@ void check_final_state(store::ImageStore& store, const std::set<std::int64_t>& r
         CHECK(got == version_of(id, kVersions));
     }
   }
-}
-
-kafka::ConsumerConfig config_for(const std::vector<std::string>& topics, const std::string& group) {
-  kafka::ConsumerConfig c;
-  c.brokers = test::TestKafka::get().brokers();
-  c.group = group;
-  c.topics = topics;
-  c.report_eof = true;
-  c.extra = {{"session.timeout.ms", "6000"}};
-  return c;
 }
 
 /// A store in front of another that fails transiently while `down`, and refuses given ids for
@@ -143,14 +133,9 @@ class CountingSink final : public sync::BadRecordSink {
   std::vector<std::string> reasons;
 };
 
-/// Waits (bounded) until `done` holds, polling the stream's counters.
-template <class Pred>
-void wait_until(Pred done, const char* what) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) FAIL("timed out waiting until " << what);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+/// Waits (bounded) until `done` holds.
+void wait_for(const std::function<bool()>& done, const char* what) {
+  if (!test::wait_until(done, std::chrono::seconds(60))) FAIL("timed out waiting until " << what);
 }
 
 }  // namespace
@@ -165,22 +150,14 @@ TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses noth
   options.batch_max_events = 40;
   options.retry_initial_ms = 5;
   options.retry_max_ms = 40;
-  const auto config = config_for(topics, test::TestKafka::unique("g"));
+  const auto config = test::consumer_of(topics, test::TestKafka::unique("g"));
   sync::StreamSync stream(config, store, bad, options);
   const auto& c = stream.counters();
 
-  std::atomic<bool> stop{false};
-  std::exception_ptr failure;
-  std::thread runner([&] {
-    try {
-      stream.run(stop);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
-  wait_until([&] { return c.committed_records >= 100; }, "some records are committed");
+  test::RunInBackground runner(stream);
+  wait_for([&] { return c.committed_records >= 100; }, "some records are committed");
   store.set_down(true);
-  wait_until([&] { return c.backing_off.load(); }, "the stream backs off");
+  wait_for([&] { return c.backing_off.load(); }, "the stream backs off");
   store.wait_attempts(8);  // several retries, with the consumer paused meanwhile
   const std::uint64_t committed = c.committed_records;
   const std::uint64_t in_hand = c.records - committed;
@@ -192,7 +169,6 @@ TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses noth
   CHECK(c.committed_records == committed);            // and nothing was committed
   store.set_down(false);
   runner.join();
-  if (failure) std::rethrow_exception(failure);
 
   CHECK_FALSE(c.backing_off);
   CHECK(c.records == kEvents);
@@ -220,22 +196,14 @@ TEST_CASE("fault: a locked SQLite file is waited out, then the stream goes on") 
   options.exit_at_end = true;
   options.retry_initial_ms = 10;
   options.retry_max_ms = 100;
-  sync::StreamSync stream(config_for(topics, test::TestKafka::unique("g")), *store, bad, options);
-  std::atomic<bool> stop{false};
-  std::exception_ptr failure;
-  std::thread runner([&] {
-    try {
-      stream.run(stop);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
-  wait_until([&] { return stream.counters().backing_off.load(); }, "the stream backs off");
+  sync::StreamSync stream(test::consumer_of(topics, test::TestKafka::unique("g")), *store, bad,
+                          options);
+  test::RunInBackground runner(stream);
+  wait_for([&] { return stream.counters().backing_off.load(); }, "the stream backs off");
   CHECK(stream.counters().committed_records == 0);
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
   runner.join();
-  if (failure) std::rethrow_exception(failure);
 
   CHECK(stream.counters().committed_records == kEvents);
   check_final_state(*store);
@@ -252,7 +220,8 @@ TEST_CASE("fault: a record the store refuses is dead-lettered alone") {
   CountingSink bad;
   sync::StreamOptions options;
   options.exit_at_end = true;
-  sync::StreamSync stream(config_for(topics, test::TestKafka::unique("g")), store, bad, options);
+  sync::StreamSync stream(test::consumer_of(topics, test::TestKafka::unique("g")), store, bad,
+                          options);
   std::atomic<bool> stop{false};
   stream.run(stop);
 
