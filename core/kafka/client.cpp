@@ -36,6 +36,9 @@ void log_callback(const rd_kafka_t*, int level, const char* fac, const char* buf
     if (l == log::Level::error) l = log::Level::warn;
     // Connection failures also reach the error callback, which says the same: say it once.
     if (std::strcmp(fac, "FAIL") == 0) l = log::Level::debug;
+    // -X properties reach every client of a command; a consumer's are no news to a producer.
+    if (std::strcmp(fac, "CONFWARN") == 0 && std::strstr(buf, "ignored by this"))
+      l = log::Level::debug;
     std::string text = "kafka: ";
     text += fac;
     text += ": ";

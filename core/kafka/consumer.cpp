@@ -209,7 +209,7 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
       }
     }
-    log::info("assigned " + join(list));
+    if (!list.empty()) log::info("assigned " + join(list));
     if (cooperative) {
       ErrorHandle e(rd_kafka_incremental_assign(rk.get(), parts));
       if (e) log::error(std::string("assigning partitions: ") + rd_kafka_error_string(e.get()));
@@ -221,7 +221,12 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
     return;
   }
   const bool lost = rd_kafka_assignment_lost(rk.get());
-  log::info(std::string(lost ? "lost " : "revoking ") + join(list));
+  if (lost)
+    log::warn("lost " + join(list) +
+              " (session expired or generation fenced): their new owner reads again from the "
+              "last commit; nothing is lost");
+  else if (!list.empty())
+    log::info("revoking " + join(list));
   // After a lost assignment another member may already own the partitions: committing would be
   // refused, and the records will be re-read by the new owner.
   // The partitions go even if the listener fails (say, its commit): a revoke left unanswered
