@@ -11,5 +11,6 @@ Command setup_dev_broker(CLI::App& app);
 Command setup_simulate(CLI::App& app);
 Command setup_demo(CLI::App& app);
 Command setup_sync_batch(CLI::App& app);
+Command setup_serve(CLI::App& app);
 
 }  // namespace lims::cli

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "http/server.hpp"
 #include "store/image_store.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
@@ -30,7 +31,15 @@ struct ConsumeOptions {
   std::string dead_letter_topic = "lims-dead-letters";
   std::string dead_letter_file;
   double shutdown_timeout_s = 30;
+  std::string listen;  // empty: no HTTP
 };
+
+/// /readyz inside consume: partitions assigned and the store not failing.
+std::optional<std::string> stream_readiness(const sync::StreamCounters& c) {
+  if (c.backing_off) return "backing off: the store is failing, fetching is paused";
+  if (c.assigned == 0) return "no partitions assigned (yet)";
+  return std::nullopt;
+}
 
 /// The --on-bad-record policy as a sink.
 std::unique_ptr<sync::BadRecordSink> bad_record_sink(const ConsumeOptions& o,
@@ -47,6 +56,8 @@ std::unique_ptr<sync::BadRecordSink> bad_record_sink(const ConsumeOptions& o,
 }
 
 int run_consume(const ConsumeOptions& o) {
+  std::optional<http::ServerOptions> listen;
+  if (!o.listen.empty()) listen = http::parse_listen(o.listen);
   install_stop_handlers();
   arm_shutdown_deadline(std::chrono::milliseconds(static_cast<long>(o.shutdown_timeout_s * 1000)));
   auto store = store::open_store(o.store, {.write_concern = o.write_concern});
@@ -74,6 +85,16 @@ int run_consume(const ConsumeOptions& o) {
 
   auto bad_records = bad_record_sink(o, config);
   sync::StreamSync stream(config, *store, *bad_records, options);
+
+  // The HTTP side reads through a connection of its own.
+  std::unique_ptr<store::ImageStore> reader;
+  std::optional<http::Handlers> handlers;
+  std::optional<http::Server> server;
+  if (listen) {
+    reader = store::open_store(o.store, {.read_only = true});
+    handlers.emplace(*reader, [&stream] { return stream_readiness(stream.counters()); });
+    server.emplace(*handlers, *listen);
+  }
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +
             o.kafka.brokers + " as group " + o.group + " into " + store->describe());
   sync::StreamSnapshot last = stream.snapshot();
@@ -165,6 +186,7 @@ Command setup_consume(CLI::App& app) {
       ->envname("LIMS_SHUTDOWN_TIMEOUT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_listen_option(c, o->listen, /*optional_server=*/true);
   c->add_option("--progress", o->progress_s, "Seconds between progress lines on stderr (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -38,6 +38,16 @@ void add_topic_prefix_option(CLI::App* app, std::string& prefix) {
       ->envname("LIMS_TOPIC_PREFIX");
 }
 
+void add_listen_option(CLI::App* app, std::string& listen, bool optional_server) {
+  app->add_option("--listen", listen,
+                  optional_server
+                      ? "Also serve the HTTP handlers, probes and /metrics on HOST:PORT (e.g. "
+                        "0.0.0.0:8080; default: no HTTP)"
+                      : "Serve HTTP on HOST:PORT, :PORT or PORT")
+      ->envname("LIMS_LISTEN")
+      ->capture_default_str();
+}
+
 Plant parse_plant_arg(const std::string& text) {
   if (auto p = parse_plant(text)) return *p;
   throw Error("plant '" + text + "' is not one of potato, tomato, pepper", ExitCode::usage);

@@ -31,6 +31,10 @@ struct KafkaOptions {
 void add_kafka_options(CLI::App* app, KafkaOptions& options);
 /// --store (LIMS_STORE), default sqlite:lims.db.
 void add_store_option(CLI::App* app, std::string& store);
+/// Where HTTP is served unless --listen says otherwise.
+inline constexpr const char* kDefaultListen = "0.0.0.0:8080";
+/// --listen HOST:PORT (LIMS_LISTEN).
+void add_listen_option(CLI::App* app, std::string& listen, bool optional_server = false);
 /// --topic-prefix (LIMS_TOPIC_PREFIX).
 void add_topic_prefix_option(CLI::App* app, std::string& prefix);
 

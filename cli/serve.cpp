@@ -1,0 +1,50 @@
+// lims serve: the read side alone. The Image API's get-one-image and total handlers from the
+// consumer store, with the probes, until SIGINT/SIGTERM.
+
+#include "commands.hpp"
+#include "common/signals.hpp"
+#include "http/server.hpp"
+#include "store/image_store.hpp"
+
+namespace lims::cli {
+namespace {
+
+struct ServeOptions {
+  std::string store = "sqlite:lims.db";
+  std::string listen = kDefaultListen;
+  int threads = 8;
+};
+
+int run_serve(const ServeOptions& o) {
+  http::ServerOptions server_options = http::parse_listen(o.listen);
+  server_options.threads = o.threads;
+  block_stop_signals();  // before any thread starts, so only sigwait sees them
+  auto store = store::open_store(o.store, {.read_only = true});
+  http::Handlers handlers(*store);
+  http::Server server(handlers, server_options);
+  wait_for_stop_signal();
+  server.stop();
+  return 0;
+}
+
+}  // namespace
+
+Command setup_serve(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* c = app.add_subcommand(
+      "serve",
+      "Serve the consumer store over HTTP as the LIMS Image API does, until SIGINT/SIGTERM:\n"
+      "  GET /image-plant/{plant}/{id}        the record (?fields=meta: without data;\n"
+      "                                       Accept: image/jpeg, or .../{id}/jpeg: the JPEG)\n"
+      "  GET /image-plant/{plant}/total/      {\"total_images\": N}\n"
+      "  GET /ping, /healthz, /readyz         liveness and readiness (the store answers)\n"
+      "Errors are JSON {\"detail\": ...}: 404 unknown image, 422 bad plant or id.");
+  add_store_option(c, o->store);
+  add_listen_option(c, o->listen);
+  c->add_option("--http-threads", o->threads, "Requests served at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  return {c, [o] { return run_serve(*o); }};
+}
+
+}  // namespace lims::cli

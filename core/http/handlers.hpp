@@ -1,0 +1,62 @@
+#pragma once
+// The HTTP side of lims, without sockets: the LIMS Image API's get-one-image and total handlers
+// served from the consumer store, and the probes. The server (server.hpp) only moves bytes.
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "store/image_store.hpp"
+
+namespace lims::http {
+
+struct Request {
+  std::string_view method;  // "GET", ...
+  std::string_view path;    // decoded, without the query
+  std::string_view fields;  // the ?fields= parameter ("meta" leaves out data)
+  std::string_view accept;  // the Accept header
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+/// nullopt when ready; otherwise why not (for /readyz).
+using Readiness = std::function<std::optional<std::string>()>;
+
+/// Routes, in the Image API's shapes (errors are {"detail": "..."} as FastAPI writes them):
+///   GET /ping                              "Hello, I am alive"
+///   GET /image-plant/{plant}/{id}          the record (hex data); ?fields=meta without data;
+///                                          Accept: image/jpeg for the JPEG itself
+///   GET /image-plant/{plant}/{id}/jpeg     the JPEG
+///   GET /image-plant/{plant}/total/        {"total_images": N}
+///   GET /healthz                           the process is alive
+///   GET /readyz                            the store answers and `readiness` has no objection
+///   GET /metrics                           `metrics()` (Prometheus text), if given
+/// Bad input is a 4xx, never a 5xx; a failing store is a 503.
+class Handlers {
+ public:
+  /// `store` must outlive the handlers; reads are serialized (stores are single-threaded).
+  explicit Handlers(store::ImageStore& store, Readiness readiness = {},
+                    std::function<std::string()> metrics = {});
+  Response handle(const Request& request);
+
+ private:
+  Response image(std::string_view plant, std::string_view id, bool jpeg, bool meta_only);
+  Response total(std::string_view plant);
+  Response ready();
+
+  store::ImageStore& store_;
+  Readiness readiness_;
+  std::function<std::string()> metrics_;
+  std::mutex store_mutex_;
+};
+
+/// {"detail": "<detail>"} with `status`.
+Response error(int status, std::string_view detail);
+
+}  // namespace lims::http

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# e2e: the HTTP side as a user (or Kubernetes) sees it: `lims serve` over a store, and
+# `lims consume --listen` serving the same handlers while it streams, with readiness following
+# the consumer.
+set -euo pipefail
+LIMS=$(realpath "${1:?usage: http.sh PATH/TO/lims}")
+PY=/usr/bin/python3
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
+step() { echo "e2e: $*"; }
+cd "$WORK"
+
+# get URL: prints "STATUS CONTENT-TYPE" on the first line, then the body.
+get() {
+  "$PY" - "$@" <<'PY'
+import sys, urllib.request, urllib.error
+url = sys.argv[1]
+headers = {"Accept": sys.argv[2]} if len(sys.argv) > 2 else {}
+try:
+    r = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
+except urllib.error.HTTPError as e:
+    r = e
+body = r.read()
+sys.stdout.write("%d %s\n" % (r.status if hasattr(r, "status") else r.code, r.headers["Content-Type"]))
+sys.stdout.buffer.write(body)
+PY
+}
+# url_of LOG: waits for the "serving HTTP on URL" line of a process logging to LOG.
+url_of() {
+  local deadline=$((SECONDS + 30))
+  until grep -q 'serving HTTP on http://' "$1"; do
+    ((SECONDS < deadline)) || { cat "$1"; fail "no 'serving HTTP' line in $1"; }
+    sleep 0.1
+  done
+  grep -o 'http://[0-9.:]*' "$1" | head -1
+}
+
+coproc BROKER { exec "$LIMS" dev-broker --partitions 2 2>"$WORK/broker.err"; }
+PIDS+=("$BROKER_PID")
+read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
+"$LIMS" simulate -b "$BROKERS" --max-rate --count 60 --seed 11 2>/dev/null
+
+step "consume --listen: /readyz is 503 until partitions are assigned, then 200; records served"
+"$LIMS" consume -b "$BROKERS" --store sqlite:c.db --listen 127.0.0.1:0 --progress 0.2 \
+  -X session.timeout.ms=6000 2>consume.err &
+CONSUMER=$!
+PIDS+=("$CONSUMER")
+URL=$(url_of consume.err)
+first=$(get "$URL/readyz" | head -1)
+[[ $first == "503 "* || $first == "200 "* ]] || fail "/readyz answered '$first'"
+deadline=$((SECONDS + 30))
+until [[ $(get "$URL/readyz" | head -1) == "200 "* ]]; do
+  ((SECONDS < deadline)) || { get "$URL/readyz"; cat consume.err; fail "/readyz never became ready"; }
+  sleep 0.2
+done
+deadline=$((SECONDS + 30))
+until grep -q '^consume: 60 records' consume.err; do  # everything simulated is stored
+  ((SECONDS < deadline)) || { cat consume.err; fail "the 60 events were not consumed"; }
+  sleep 0.2
+done
+get "$URL/image-plant/tomato/1" >rec.http
+[[ $(head -1 rec.http) == "200 application/json" ]] || fail "record: $(head -1 rec.http)"
+tail -n +2 rec.http >rec.json
+"$LIMS" get-image tomato 1 --store sqlite:c.db >cli.json
+cmp -s <(cat rec.json; echo) cli.json || fail "HTTP and get-image disagree on tomato 1"
+get "$URL/image-plant/tomato/1/jpeg" >jpeg.http
+[[ $(head -1 jpeg.http) == "200 image/jpeg" ]] || fail "jpeg: $(head -1 jpeg.http)"
+[[ $(tail -n +2 jpeg.http | head -c 3 | od -An -tx1 | tr -d ' ') == ffd8ff ]] || fail "not a JPEG"
+[[ $(get "$URL/image-plant/tomato/1" image/jpeg | head -1) == "200 image/jpeg" ]] \
+  || fail "Accept: image/jpeg"
+[[ $(get "$URL/ping" | tail -n +2) == '"Hello, I am alive"' ]] || fail "/ping"
+[[ $(get "$URL/image-plant/tomato/999999" | head -1) == "404 "* ]] || fail "unknown id"
+[[ $(get "$URL/image-plant/cabbage/1" | head -1) == "422 "* ]] || fail "bad plant"
+[[ $(get "$URL/image-plant/tomato/-3" | head -1) == "422 "* ]] || fail "negative id"
+kill -TERM "$CONSUMER"
+code=0; wait "$CONSUMER" || code=$?
+[[ $code == 0 ]] || { cat consume.err; fail "consume --listen exited $code on SIGTERM"; }
+
+step "serve: the read side alone, 8 clients at once"
+"$LIMS" serve --store sqlite:c.db --listen 127.0.0.1:0 2>serve.err &
+SERVER=$!
+PIDS+=("$SERVER")
+URL=$(url_of serve.err)
+"$PY" - "$URL" <<'PY' || fail "concurrent requests"
+import sys, json, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+url = sys.argv[1]
+total = json.load(urllib.request.urlopen(url + "/image-plant/tomato/total/"))["total_images"]
+assert total > 0, total
+def one(i):
+    r = urllib.request.urlopen("%s/image-plant/tomato/%d?fields=meta" % (url, i % total + 1))
+    return json.load(r)["id"]
+with ThreadPoolExecutor(8) as pool:
+    ids = list(pool.map(one, range(400)))
+assert sorted(set(ids)) == list(range(1, total + 1)), ids[:10]
+PY
+[[ $(get "$URL/readyz" | head -1) == "200 "* ]] || fail "serve /readyz"
+kill -TERM "$SERVER"
+code=0; wait "$SERVER" || code=$?
+[[ $code == 0 ]] || { cat serve.err; fail "serve exited $code on SIGTERM"; }
+code=0; "$LIMS" serve --store sqlite:missing.db --listen 127.0.0.1:0 2>/dev/null || code=$?
+[[ $code == 3 ]] || fail "serve of a missing store exited $code, expected 3"
+code=0; "$LIMS" serve --store sqlite:c.db --listen nonsense 2>/dev/null || code=$?
+[[ $code == 2 ]] || fail "serve --listen nonsense exited $code, expected 2"
+echo "e2e: http ok"
