@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "http/server.hpp"
+#include "metrics/process.hpp"
 #include "store/image_store.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
@@ -83,6 +84,9 @@ int run_consume(const ConsumeOptions& o) {
   options.stop_commit_timeout_ms = static_cast<int>(o.shutdown_timeout_s * 1000 / 2);
   options.progress_interval = std::chrono::milliseconds(static_cast<long>(o.progress_s * 1000));
 
+  metrics::Registry registry;
+  metrics::add_process_metrics(registry);
+  options.metrics = &registry;
   auto bad_records = bad_record_sink(o, config);
   sync::StreamSync stream(config, *store, *bad_records, options);
 
@@ -92,7 +96,9 @@ int run_consume(const ConsumeOptions& o) {
   std::optional<http::Server> server;
   if (listen) {
     reader = store::open_store(o.store, {.read_only = true});
-    handlers.emplace(*reader, [&stream] { return stream_readiness(stream.counters()); });
+    handlers.emplace(
+        *reader, [&stream] { return stream_readiness(stream.counters()); },
+        [&registry] { return registry.render(); });
     server.emplace(*handlers, *listen);
   }
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +

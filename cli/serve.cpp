@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "common/signals.hpp"
 #include "http/server.hpp"
+#include "metrics/process.hpp"
 #include "store/image_store.hpp"
 
 namespace lims::cli {
@@ -20,7 +21,9 @@ int run_serve(const ServeOptions& o) {
   server_options.threads = o.threads;
   block_stop_signals();  // before any thread starts, so only sigwait sees them
   auto store = store::open_store(o.store, {.read_only = true});
-  http::Handlers handlers(*store);
+  metrics::Registry registry;
+  metrics::add_process_metrics(registry);
+  http::Handlers handlers(*store, {}, [&registry] { return registry.render(); });
   http::Server server(handlers, server_options);
   wait_for_stop_signal();
   server.stop();
@@ -38,6 +41,7 @@ Command setup_serve(CLI::App& app) {
       "                                       Accept: image/jpeg, or .../{id}/jpeg: the JPEG)\n"
       "  GET /image-plant/{plant}/total/      {\"total_images\": N}\n"
       "  GET /ping, /healthz, /readyz         liveness and readiness (the store answers)\n"
+      "  GET /metrics                         Prometheus metrics of this process\n"
       "Errors are JSON {\"detail\": ...}: 404 unknown image, 422 bad plant or id.");
   add_store_option(c, o->store);
   add_listen_option(c, o->listen);

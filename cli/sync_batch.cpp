@@ -6,6 +6,8 @@
 #include "commands.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "http/server.hpp"
+#include "metrics/process.hpp"
 #include "store/image_store.hpp"
 #include "sync/batch.hpp"
 #include "sync/report.hpp"
@@ -20,6 +22,31 @@ struct SyncBatchOptions {
   std::string state = "lims-sync-batch.watermark";
   bool once = false;
   double interval_s = 600;
+  std::string listen;  // empty: no HTTP
+};
+
+/// What sync-batch exports on /metrics: its totals and when a run last finished.
+struct BatchMetrics {
+  metrics::Counter& images;
+  metrics::Counter& bytes;
+  metrics::Gauge& last_run;
+  explicit BatchMetrics(metrics::Registry& r)
+      : images(r.counter("lims_sync_batch_images_total", "Images sync-batch wrote to the target")
+                   .with()),
+        bytes(r.counter("lims_sync_batch_bytes_total",
+                        "Document bytes sync-batch read from the source")
+                  .with()),
+        last_run(r.gauge("lims_sync_batch_last_run_timestamp_seconds",
+                         "When the last complete sync-batch run ended (Unix time)")
+                     .with()) {}
+  void record(const sync::BatchRunStats& s) {
+    images.inc(static_cast<double>(s.images));
+    bytes.inc(static_cast<double>(s.bytes_read));
+    if (s.complete)
+      last_run.set(
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count());
+  }
 };
 
 /// Sleeps until `deadline`, waking early on SIGINT/SIGTERM (checked every 100 ms).
@@ -30,9 +57,23 @@ void wait_until(std::chrono::steady_clock::time_point deadline) {
 }
 
 int run_sync_batch(const SyncBatchOptions& o) {
+  std::optional<http::ServerOptions> listen;
+  if (!o.listen.empty()) listen = http::parse_listen(o.listen);
   install_stop_handlers();
   auto source = store::open_store(o.from, {.read_only = true});
   auto target = store::open_store(o.to);
+  metrics::Registry registry;
+  metrics::add_process_metrics(registry);
+  BatchMetrics batch_metrics(registry);
+  // /metrics and the probes (the target answers), through a connection of their own.
+  std::unique_ptr<store::ImageStore> reader;
+  std::optional<http::Handlers> handlers;
+  std::optional<http::Server> server;
+  if (listen) {
+    reader = store::open_store(o.to, {.read_only = true});
+    handlers.emplace(*reader, http::Readiness{}, [&registry] { return registry.render(); });
+    server.emplace(*handlers, *listen);
+  }
   sync::Watermark watermark(o.state);
   const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;
   log::info("sync-batch " + o.mode + " from " + source->describe() + " to " + target->describe() +
@@ -42,6 +83,7 @@ int run_sync_batch(const SyncBatchOptions& o) {
                       std::chrono::milliseconds(static_cast<long>(o.interval_s * 1000));
     const sync::BatchRunStats stats =
         sync::run_batch_sync(*source, *target, mode, watermark, stop_flag());
+    batch_metrics.record(stats);
     log::line(sync::batch_summary_line(stats) + (stats.complete ? "" : " (stopped part way)"));
     if (o.once || stop_flag()) return 0;
     wait_until(next);
@@ -76,6 +118,7 @@ Command setup_sync_batch(CLI::App& app) {
   c->add_option("--state", o->state, "File keeping the watermark between runs and restarts")
       ->envname("LIMS_SYNC_STATE")
       ->capture_default_str();
+  add_listen_option(c, o->listen, /*optional_server=*/true);
   return {c, [o] { return run_sync_batch(*o); }};
 }
 

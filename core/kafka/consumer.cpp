@@ -147,21 +147,28 @@ bool Consumer::commit(bool sync) {
   return false;
 }
 
-std::int64_t Consumer::lag() const {
+std::vector<std::pair<TopicPartition, std::int64_t>> Consumer::lag_by_partition() const {
+  std::vector<std::pair<TopicPartition, std::int64_t>> out;
   rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
   PartitionListHandle list(raw);
   rd_kafka_position(impl_->rk.get(), list.get());
-  std::int64_t total = 0;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
     std::int64_t low = 0, high = 0;
     if (rd_kafka_get_watermark_offsets(impl_->rk.get(), e.topic, e.partition, &low, &high) ||
         high < 0)
       continue;
-    std::int64_t position = e.offset >= 0 ? e.offset : low;
-    total += std::max<std::int64_t>(0, high - position);
+    const std::int64_t position = e.offset >= 0 ? e.offset : low;
+    out.emplace_back(TopicPartition{e.topic, e.partition, position},
+                     std::max<std::int64_t>(0, high - position));
   }
+  return out;
+}
+
+std::int64_t Consumer::lag() const {
+  std::int64_t total = 0;
+  for (const auto& [tp, lag] : lag_by_partition()) total += lag;
   return total;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kafka/config.hpp"
@@ -62,6 +63,8 @@ class Consumer {
   /// Records between our position and the high watermark over the assignment, from cached
   /// watermarks (no network round trip). Partitions with no known position count fully.
   std::int64_t lag() const;
+  /// lag() per assigned partition (offset: our position). Thread-safe.
+  std::vector<std::pair<TopicPartition, std::int64_t>> lag_by_partition() const;
   /// Stops (true) or restarts (false) fetching for the whole assignment, partitions assigned
   /// meanwhile included. A paused consumer's poll() still serves rebalances and events; fetched
   /// records not yet returned are dropped and fetched again on resume, so memory stays small.

@@ -1,6 +1,7 @@
 #include "sync/stream.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -54,6 +55,52 @@ struct Batch {
   }
 };
 
+/// The stream's Prometheus metrics; the hot path holds references to every series it updates.
+struct Instruments {
+  std::array<std::array<metrics::Counter*, 2>, kPlants.size()> events{};  // [plant][delete?]
+  std::array<metrics::Counter*, kPlants.size()> bytes{};
+  metrics::Histogram* store_write_seconds;
+  metrics::Histogram* end_to_end_seconds;
+  metrics::Histogram* batch_events;
+
+  explicit Instruments(metrics::Registry& r)
+      : store_write_seconds(&r.histogram("lims_store_write_seconds",
+                                         "Time to write one batch to the store", {},
+                                         metrics::exponential_buckets(0.001, 2, 14))
+                                 .with()),
+        end_to_end_seconds(&r.histogram("lims_end_to_end_seconds",
+                                        "From an event's Kafka record timestamp to the store "
+                                        "acknowledging it",
+                                        {}, metrics::exponential_buckets(0.005, 2, 16))
+                                .with()),
+        batch_events(&r.histogram("lims_batch_events", "Records per store batch", {},
+                                  metrics::exponential_buckets(1, 2, 12))
+                          .with()) {
+    auto& ev = r.counter("lims_events_total", "Valid change events consumed, by plant and op",
+                         {"plant", "op"});
+    auto& by =
+        r.counter("lims_event_bytes_total", "Value bytes of valid events, by plant", {"plant"});
+    for (Plant p : kPlants) {
+      const std::string name(plant_name(p));
+      events[static_cast<std::size_t>(p)] = {&ev.with({name, "upsert"}),
+                                             &ev.with({name, "delete"})};
+      bytes[static_cast<std::size_t>(p)] = &by.with({name});
+    }
+  }
+
+  void event(const ImageEvent& e, std::size_t value_bytes) {
+    const auto p = static_cast<std::size_t>(e.plant);
+    events[p][e.is_delete() ? 1 : 0]->inc();
+    bytes[p]->inc(static_cast<double>(value_bytes));
+  }
+};
+
+double now_ms_since_epoch() {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
 }  // namespace
 
 struct StreamSync::Impl final : kafka::RebalanceListener {
@@ -87,8 +134,33 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   const std::atomic<bool>* stop = nullptr;
   std::thread writer;
 
+  std::unique_ptr<metrics::Registry> own_metrics;  // when options.metrics is null
+  metrics::Registry& registry;
+  Instruments instruments;
+
   Impl(store::ImageStore& s, BadRecordSink& b, StreamOptions o)
-      : store(s), bad_records(b), options(o) {}
+      : store(s),
+        bad_records(b),
+        options(o),
+        own_metrics(o.metrics ? nullptr : std::make_unique<metrics::Registry>()),
+        registry(o.metrics ? *o.metrics : *own_metrics),
+        instruments(registry) {
+    registry.counter_callback("lims_events_stale_total",
+                              "Events older than the stored record: they changed nothing", {},
+                              [this](const metrics::Emit& emit) { emit({}, counters.stale); });
+    registry.counter_callback(
+        "lims_events_dead_lettered_total",
+        "Records the codec or the store rejected (dead-lettered, or skipped under "
+        "--on-bad-record skip)",
+        {}, [this](const metrics::Emit& emit) { emit({}, counters.bad); });
+    registry.gauge_callback(
+        "lims_consumer_lag", "Records between our position and the end, per partition",
+        {"topic", "partition"}, [this](const metrics::Emit& emit) {
+          if (!consumer) return;
+          for (const auto& [tp, lag] : consumer->lag_by_partition())
+            emit({tp.topic, std::to_string(tp.partition)}, static_cast<double>(lag));
+        });
+  }
 
   // ---- writer thread -------------------------------------------------------------------------
 
@@ -127,7 +199,15 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   bool apply(Batch& batch) {
     const auto& writes = batch.collapser.writes();
     std::vector<store::WriteResult> results;
+    const auto started = Clock::now();
     if (!writes.empty() && !write_with_retry(writes, results)) return false;
+    instruments.store_write_seconds->observe(
+        std::chrono::duration<double>(Clock::now() - started).count());
+    instruments.batch_events->observe(static_cast<double>(batch.records));
+    const double acked_ms = now_ms_since_epoch();
+    for (const auto& m : batch.messages)
+      if (const auto ts = m.timestamp_ms(); ts > 0)
+        instruments.end_to_end_seconds->observe((acked_ms - static_cast<double>(ts)) / 1000);
     Tally tally = batch.collapser.tally(results);
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (results[i].outcome != store::Outcome::failed) continue;
@@ -297,6 +377,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       return;
     }
     count(m);
+    instruments.event(std::get<ImageEvent>(result), m.value_size());
     filling->collapser.add(std::move(std::get<ImageEvent>(result)),
                            static_cast<std::uint32_t>(filling->messages.size()));
     filling->messages.push_back(std::move(m));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kafka/consumer.hpp"
+#include "metrics/registry.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
 
@@ -24,6 +25,10 @@ struct StreamOptions {
   int retry_max_ms = 10000;
   int stop_commit_timeout_ms = 10000;  // how long a stop retries a failed last commit
   std::chrono::milliseconds progress_interval{5000};
+  /// Where the stream's metrics go (lims_events_total, lims_end_to_end_seconds, ...; see
+  /// README "Metrics"); null: kept privately. The registry must not be rendered once the
+  /// StreamSync is gone (its lag and counter callbacks read it).
+  metrics::Registry* metrics = nullptr;
 };
 
 /// Counters, readable from any thread while the stream runs.

@@ -78,9 +78,53 @@ get "$URL/image-plant/tomato/1/jpeg" >jpeg.http
 [[ $(get "$URL/image-plant/tomato/999999" | head -1) == "404 "* ]] || fail "unknown id"
 [[ $(get "$URL/image-plant/cabbage/1" | head -1) == "422 "* ]] || fail "bad plant"
 [[ $(get "$URL/image-plant/tomato/-3" | head -1) == "422 "* ]] || fail "negative id"
+step "consume --listen: /metrics in the Prometheus text format, with the stream's numbers"
+get "$URL/metrics" >metrics.http
+[[ $(head -1 metrics.http) == "200 text/plain; version=0.0.4; charset=utf-8" ]] \
+  || fail "/metrics: $(head -1 metrics.http)"
+"$PY" - metrics.http <<'PY' || fail "/metrics content"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()[1:]
+samples = {}
+for line in lines:
+    if line.startswith("# "):
+        assert re.match(r"# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* ", line), line
+        continue
+    name, value = line.rsplit(" ", 1)
+    samples[name] = float(value)
+def total(prefix):
+    return sum(v for k, v in samples.items() if k.startswith(prefix))
+assert total("lims_events_total{") == 60, total("lims_events_total{")
+assert total('lims_event_bytes_total{plant="tomato"}') > 0
+assert samples["lims_end_to_end_seconds_count"] == 60, samples.get("lims_end_to_end_seconds_count")
+assert samples["lims_batch_events_count"] >= 1
+assert samples["lims_store_write_seconds_count"] >= 1
+assert samples["lims_events_dead_lettered_total"] == 0
+assert any(k.startswith("lims_consumer_lag{") for k in samples), "no lag series"
+assert samples["process_cpu_seconds_total"] > 0 and samples["process_resident_memory_bytes"] > 1e6
+for name in ("lims_events_total", "lims_end_to_end_seconds", "lims_consumer_lag"):
+    assert any(l.startswith("# TYPE " + name + " ") for l in lines), name
+PY
 kill -TERM "$CONSUMER"
 code=0; wait "$CONSUMER" || code=$?
 [[ $code == 0 ]] || { cat consume.err; fail "consume --listen exited $code on SIGTERM"; }
+
+step "sync-batch --listen: its totals and last run time on /metrics"
+"$LIMS" sync-batch --from sqlite:c.db --to sqlite:copy.db --state wm --interval 3600 \
+  --listen 127.0.0.1:0 2>batch.err &
+BATCH=$!
+PIDS+=("$BATCH")
+URL=$(url_of batch.err)
+deadline=$((SECONDS + 30))
+until grep -q '^sync-batch: ' batch.err; do
+  ((SECONDS < deadline)) || { cat batch.err; fail "no sync-batch run"; }
+  sleep 0.1
+done
+get "$URL/metrics" | grep -Eq '^lims_sync_batch_images_total [1-9]' || fail "sync-batch images"
+get "$URL/metrics" | awk '$1 == "lims_sync_batch_last_run_timestamp_seconds" && $2 > 1.7e9 {ok=1}
+  END {exit !ok}' || fail "sync-batch last run"
+kill -TERM "$BATCH"
+wait "$BATCH" || fail "sync-batch --listen did not exit 0 on SIGTERM"
 
 step "serve: the read side alone, 8 clients at once"
 "$LIMS" serve --store sqlite:c.db --listen 127.0.0.1:0 2>serve.err &
