@@ -40,6 +40,7 @@ Server::Server(Handlers& handlers, const ServerOptions& options) : impl_(std::ma
   s.set_write_timeout(options.write_timeout);
   s.set_payload_max_length(options.max_body_bytes);
   s.set_keep_alive_max_count(100);
+  s.set_tcp_nodelay(true);  // small responses must not wait for the client's delayed ACK
   auto serve = [&handlers](const httplib::Request& req, httplib::Response& res) {
     const Request request{req.method, req.path, req.get_param_value("fields"),
                           req.get_header_value("Accept")};
