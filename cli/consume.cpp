@@ -6,6 +6,7 @@
 #include "http/server.hpp"
 #include "metrics/process.hpp"
 #include "store/image_store.hpp"
+#include "stream_http.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
 
@@ -34,13 +35,6 @@ struct ConsumeOptions {
   double shutdown_timeout_s = 30;
   std::string listen;  // empty: no HTTP
 };
-
-/// /readyz inside consume: partitions assigned and the store not failing.
-std::optional<std::string> stream_readiness(const sync::StreamCounters& c) {
-  if (c.backing_off) return "backing off: the store is failing, fetching is paused";
-  if (c.assigned == 0) return "no partitions assigned (yet)";
-  return std::nullopt;
-}
 
 /// The --on-bad-record policy as a sink.
 std::unique_ptr<sync::BadRecordSink> bad_record_sink(const ConsumeOptions& o,
@@ -90,17 +84,8 @@ int run_consume(const ConsumeOptions& o) {
   auto bad_records = bad_record_sink(o, config);
   sync::StreamSync stream(config, *store, *bad_records, options);
 
-  // The HTTP side reads through a connection of its own.
-  std::unique_ptr<store::ImageStore> reader;
-  std::optional<http::Handlers> handlers;
-  std::optional<http::Server> server;
-  if (listen) {
-    reader = store::open_store(o.store, {.read_only = true});
-    handlers.emplace(
-        *reader, [&stream] { return stream_readiness(stream.counters()); },
-        [&registry] { return registry.render(); });
-    server.emplace(*handlers, *listen);
-  }
+  std::optional<StreamHttp> http_side;  // after the stream: stops serving before it goes
+  if (listen) http_side.emplace(o.store, stream, registry, *listen);
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +
             o.kafka.brokers + " as group " + o.group + " into " + store->describe());
   sync::StreamSnapshot last = stream.snapshot();

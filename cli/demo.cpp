@@ -11,7 +11,9 @@
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "kafka/mock_cluster.hpp"
+#include "metrics/process.hpp"
 #include "store/image_store.hpp"
+#include "stream_http.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
 
@@ -26,7 +28,22 @@ struct DemoOptions {
   int partitions = 3;
   std::string store = kDefaultStore;
   std::uint64_t seed = 1;
+  std::string listen = "127.0.0.1:8080";
 };
+
+/// The demo's HTTP side on `listen`, or on any free port when that one is taken.
+std::unique_ptr<StreamHttp> serve_demo(const DemoOptions& o, const sync::StreamSync& stream,
+                                       const metrics::Registry& registry) {
+  http::ServerOptions where = http::parse_listen(o.listen);
+  try {
+    return std::make_unique<StreamHttp>(o.store, stream, registry, where);
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::unreachable || where.port == 0) throw;
+    log::warn(std::string(e.what()) + "; using a free port instead");
+    where.port = 0;
+    return std::make_unique<StreamHttp>(o.store, stream, registry, where);
+  }
+}
 
 void remove_default_store() {
   for (const char* suffix : {"", "-wal", "-shm"})
@@ -70,7 +87,13 @@ int run_demo(const DemoOptions& o) {
   sync::SkipBadRecords bad_records;  // the simulator writes no bad records
   sync::StreamOptions options;
   options.progress_interval = std::chrono::seconds(1);
+  metrics::Registry registry;
+  metrics::add_process_metrics(registry);
+  options.metrics = &registry;
   sync::StreamSync stream(config, *store, bad_records, options);
+  const auto http_side = serve_demo(o, stream, registry);
+  log::line("demo: watch it in a browser: " + http_side->url() + "/ (metrics at " +
+            http_side->url() + "/metrics)");
 
   bench::WorkloadOptions workload_options;
   workload_options.seed = o.seed;
@@ -137,6 +160,7 @@ Command setup_demo(CLI::App& app) {
       "Run the whole pipeline in one process: an embedded Kafka, the LIMS jobs simulated at a\n"
       "high speedup, and the stream consumer into a SQLite store, with live progress. Ends\n"
       "after --duration (or Ctrl-C) with a summary and a ready-to-paste get-image example.\n"
+      "Meanwhile the gallery page (http://127.0.0.1:8080/) shows the images as they arrive.\n"
       "The default store demo.db is recreated on every run.");
   c->add_option("-d,--duration", o->duration_s, "Seconds to simulate")
       ->check(CLI::PositiveNumber)
@@ -149,6 +173,10 @@ Command setup_demo(CLI::App& app) {
       ->capture_default_str();
   c->add_option("-s,--store", o->store, "Store to fill")->capture_default_str();
   c->add_option("--seed", o->seed, "Workload seed")->capture_default_str();
+  c->add_option("--listen", o->listen,
+                "Serve the gallery page, the Image API handlers and /metrics here while the demo "
+                "runs (a free port if this one is taken)")
+      ->capture_default_str();
   return {c, [o] { return run_demo(*o); }};
 }
 

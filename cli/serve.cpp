@@ -23,7 +23,7 @@ int run_serve(const ServeOptions& o) {
   auto store = store::open_store(o.store, {.read_only = true});
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
-  http::Handlers handlers(*store, {}, [&registry] { return registry.render(); });
+  http::Handlers handlers(*store, {.metrics = [&registry] { return registry.render(); }});
   http::Server server(handlers, server_options);
   wait_for_stop_signal();
   server.stop();
@@ -42,6 +42,8 @@ Command setup_serve(CLI::App& app) {
       "  GET /image-plant/{plant}/total/      {\"total_images\": N}\n"
       "  GET /ping, /healthz, /readyz         liveness and readiness (the store answers)\n"
       "  GET /metrics                         Prometheus metrics of this process\n"
+      "  GET /                                the gallery: the newest images per plant\n"
+      "  GET /api/latest?plant=P&n=N          the N newest records of P, without data\n"
       "Errors are JSON {\"detail\": ...}: 404 unknown image, 422 bad plant or id.");
   add_store_option(c, o->store);
   add_listen_option(c, o->listen);

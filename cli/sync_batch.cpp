@@ -71,7 +71,8 @@ int run_sync_batch(const SyncBatchOptions& o) {
   std::optional<http::Server> server;
   if (listen) {
     reader = store::open_store(o.to, {.read_only = true});
-    handlers.emplace(*reader, http::Readiness{}, [&registry] { return registry.render(); });
+    handlers.emplace(*reader,
+                     http::HandlerOptions{.metrics = [&registry] { return registry.render(); }});
     server.emplace(*handlers, *listen);
   }
   sync::Watermark watermark(o.state);

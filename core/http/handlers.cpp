@@ -5,11 +5,14 @@
 
 #include "codec/api_json.hpp"
 #include "common/error.hpp"
+#include "http/gallery.hpp"
 
 namespace lims::http {
 namespace {
 
 constexpr std::size_t kMaxPath = 512;
+constexpr std::size_t kLatestDefault = 12;
+constexpr std::size_t kLatestMax = 100;
 
 std::vector<std::string_view> segments_of(std::string_view path) {
   std::vector<std::string_view> out;
@@ -49,6 +52,20 @@ std::optional<std::int64_t> id_or(std::string_view text, Response& failure) {
   return id;
 }
 
+/// ?n= of /api/latest: absent means kLatestDefault.
+std::optional<std::size_t> count_or(std::string_view text, Response& failure) {
+  if (text.empty()) return kLatestDefault;
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text[0] == '+' || ec != std::errc() || end != text.data() + text.size() || n < 1 ||
+      n > kLatestMax) {
+    failure = error(422, "n: expected an integer from 1 to " + std::to_string(kLatestMax) +
+                             "; got " + shown(text));
+    return std::nullopt;
+  }
+  return n;
+}
+
 }  // namespace
 
 Response error(int status, std::string_view detail) {
@@ -60,9 +77,8 @@ Response error(int status, std::string_view detail) {
   return r;
 }
 
-Handlers::Handlers(store::ImageStore& store, Readiness readiness,
-                   std::function<std::string()> metrics)
-    : store_(store), readiness_(std::move(readiness)), metrics_(std::move(metrics)) {}
+Handlers::Handlers(store::ImageStore& store, HandlerOptions options)
+    : store_(store), options_(std::move(options)) {}
 
 Response Handlers::handle(const Request& request) {
   if (request.path.size() > kMaxPath)
@@ -72,11 +88,17 @@ Response Handlers::handle(const Request& request) {
     if (segment == ".." || segment == ".") return error(400, "the path must not contain . or ..");
   if (request.method != "GET") return error(405, "Method Not Allowed");
 
+  if (s.empty()) return {200, "text/html; charset=utf-8", std::string(gallery_page())};
   if (s.size() == 1 && s[0] == "ping") return {200, "application/json", "\"Hello, I am alive\""};
   if (s.size() == 1 && s[0] == "healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
   if (s.size() == 1 && s[0] == "readyz") return ready();
-  if (s.size() == 1 && s[0] == "metrics" && metrics_)
-    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_()};
+  if (s.size() == 1 && s[0] == "metrics" && options_.metrics)
+    return {200, "text/plain; version=0.0.4; charset=utf-8", options_.metrics()};
+  if (s.size() == 2 && s[0] == "api") {
+    if (s[1] == "latest") return latest(request.plant, request.n);
+    if (s[1] == "stats")
+      return {200, "application/json", options_.stats ? options_.stats() : std::string("{}")};
+  }
   if (s.size() >= 3 && s.size() <= 4 && s[0] == "image-plant") {
     if (s.size() == 3 && s[2] == "total") return total(s[1]);
     if (s.size() == 3 || s[3] == "jpeg") {
@@ -119,6 +141,28 @@ Response Handlers::total(std::string_view plant_text) {
   }
 }
 
+Response Handlers::latest(std::string_view plant_text, std::string_view n_text) {
+  Response failure;
+  const auto plant = plant_or(plant_text, failure);
+  if (!plant) return failure;
+  const auto n = count_or(n_text, failure);
+  if (!n) return failure;
+  std::vector<ImageRecord> records;
+  try {
+    std::lock_guard lock(store_mutex_);
+    records = store_.latest(*plant, *n);
+  } catch (const std::exception& e) {
+    return error(503, std::string("store unavailable: ") + e.what());
+  }
+  Response r{200, "application/json", "["};
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) r.body += ',';
+    r.body += codec::to_api_json(records[i], false);
+  }
+  r.body += ']';
+  return r;
+}
+
 Response Handlers::ready() {
   auto not_ready = [](const std::string& reason) {
     Response r{503, "application/json", "{\"status\":\"not ready\",\"reason\":"};
@@ -132,8 +176,8 @@ Response Handlers::ready() {
   } catch (const std::exception& e) {
     return not_ready(std::string("store: ") + e.what());
   }
-  if (readiness_)
-    if (auto why = readiness_()) return not_ready(*why);
+  if (options_.readiness)
+    if (auto why = options_.readiness()) return not_ready(*why);
   return {200, "application/json", "{\"status\":\"ready\"}"};
 }
 

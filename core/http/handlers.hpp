@@ -17,6 +17,9 @@ struct Request {
   std::string_view path;    // decoded, without the query
   std::string_view fields;  // the ?fields= parameter ("meta" leaves out data)
   std::string_view accept;  // the Accept header
+  /// The other query parameters the routes read (decoded): ?plant= and ?n= of /api/latest.
+  std::string_view plant = {};
+  std::string_view n = {};
 };
 
 struct Response {
@@ -28,6 +31,13 @@ struct Response {
 /// nullopt when ready; otherwise why not (for /readyz).
 using Readiness = std::function<std::optional<std::string>()>;
 
+/// What Handlers serve besides the store; each is optional.
+struct HandlerOptions {
+  Readiness readiness = {};                   // /readyz's extra condition
+  std::function<std::string()> metrics = {};  // /metrics: Prometheus text
+  std::function<std::string()> stats = {};    // /api/stats: a JSON object of live counters
+};
+
 /// Routes, in the Image API's shapes (errors are {"detail": "..."} as FastAPI writes them):
 ///   GET /ping                              "Hello, I am alive"
 ///   GET /image-plant/{plant}/{id}          the record (hex data); ?fields=meta without data;
@@ -37,22 +47,25 @@ using Readiness = std::function<std::optional<std::string>()>;
 ///   GET /healthz                           the process is alive
 ///   GET /readyz                            the store answers and `readiness` has no objection
 ///   GET /metrics                           `metrics()` (Prometheus text), if given
+///   GET /                                  the gallery page (gallery.hpp)
+///   GET /api/latest?plant=P&n=N            the N (1..100, default 12) newest records of P by
+///                                          version, newest first, as a JSON list without data
+///   GET /api/stats                         `stats()` (a JSON object), else {}
 /// Bad input is a 4xx, never a 5xx; a failing store is a 503.
 class Handlers {
  public:
   /// `store` must outlive the handlers; reads are serialized (stores are single-threaded).
-  explicit Handlers(store::ImageStore& store, Readiness readiness = {},
-                    std::function<std::string()> metrics = {});
+  explicit Handlers(store::ImageStore& store, HandlerOptions options = {});
   Response handle(const Request& request);
 
  private:
   Response image(std::string_view plant, std::string_view id, bool jpeg, bool meta_only);
   Response total(std::string_view plant);
+  Response latest(std::string_view plant, std::string_view n);
   Response ready();
 
   store::ImageStore& store_;
-  Readiness readiness_;
-  std::function<std::string()> metrics_;
+  HandlerOptions options_;
   std::mutex store_mutex_;
 };
 

@@ -42,8 +42,12 @@ Server::Server(Handlers& handlers, const ServerOptions& options) : impl_(std::ma
   s.set_keep_alive_max_count(100);
   s.set_tcp_nodelay(true);  // small responses must not wait for the client's delayed ACK
   auto serve = [&handlers](const httplib::Request& req, httplib::Response& res) {
-    const Request request{req.method, req.path, req.get_param_value("fields"),
-                          req.get_header_value("Accept")};
+    // Request only views these: they must outlive handle() (httplib returns copies).
+    const std::string fields = req.get_param_value("fields");
+    const std::string accept = req.get_header_value("Accept");
+    const std::string plant = req.get_param_value("plant");
+    const std::string n = req.get_param_value("n");
+    const Request request{req.method, req.path, fields, accept, plant, n};
     Response response = handlers.handle(request);
     res.status = response.status;
     res.set_content(std::move(response.body), response.content_type.c_str());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -199,6 +200,31 @@ std::uint64_t Histogram::count() const noexcept {
   for (std::size_t i = 0; i <= bounds_.size(); ++i)
     total += counts_[i].load(std::memory_order_relaxed);
   return total;
+}
+
+double quantile(const Histogram& h, double q) {
+  // As Prometheus' bucketQuantile (promql/quantile.go), over one consistent read of the counts.
+  if (std::isnan(q)) return std::numeric_limits<double>::quiet_NaN();
+  if (q < 0) return -std::numeric_limits<double>::infinity();
+  if (q > 1) return std::numeric_limits<double>::infinity();
+  const std::vector<double>& bounds = h.bounds();
+  const std::vector<std::uint64_t> counts = h.cumulative_counts();
+  const auto observations = static_cast<double>(counts.back());
+  if (bounds.empty() || observations == 0) return std::numeric_limits<double>::quiet_NaN();
+  double rank = q * observations;
+  std::size_t b = 0;  // the first finite bucket holding the rank, else bounds.size() (+Inf)
+  while (b < bounds.size() && static_cast<double>(counts[b]) < rank) ++b;
+  if (b == bounds.size()) return bounds.back();
+  if (b == 0 && bounds[0] <= 0) return bounds[0];
+  double start = 0;
+  auto in_bucket = static_cast<double>(counts[b]);
+  if (b > 0) {
+    start = bounds[b - 1];
+    in_bucket -= static_cast<double>(counts[b - 1]);
+    rank -= static_cast<double>(counts[b - 1]);
+  }
+  if (in_bucket == 0) return start;  // q = 0 over an empty first bucket (Prometheus: NaN)
+  return start + (bounds[b] - start) * (rank / in_bucket);
 }
 
 std::vector<double> linear_buckets(double start, double width, int count) {

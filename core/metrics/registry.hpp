@@ -72,6 +72,13 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
+/// The q-quantile (0 <= q <= 1) of the observations, estimated as Prometheus'
+/// histogram_quantile() does: linear interpolation within the bucket holding the rank, the
+/// first bucket starting at 0 (or at its bound, if that is <= 0), and the highest finite bound
+/// when the rank falls in the +Inf bucket. NaN without observations (or without finite bounds)
+/// and for a NaN q; -Inf for q < 0, +Inf for q > 1.
+double quantile(const Histogram& histogram, double q);
+
 /// `count` bounds: start, start + width, ... (width > 0, count >= 1, else throws lims::Error).
 std::vector<double> linear_buckets(double start, double width, int count);
 /// `count` bounds: start, start * factor, ... (start > 0, factor > 1, count >= 1, else throws).

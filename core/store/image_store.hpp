@@ -58,6 +58,10 @@ class ImageStore {
   /// over (the visitor may keep it without a copy); stops when it returns false.
   virtual void scan_since(Plant plant, Micros since,
                           const std::function<bool(ImageRecord&&)>& visit) = 0;
+  /// The `n` records of the plant with the highest version() (updated_at, else created_at; ties
+  /// by id, higher first), newest first, soft-deleted ones included, all without their `data`
+  /// (left empty: for listings, which load the JPEGs separately).
+  virtual std::vector<ImageRecord> latest(Plant plant, std::size_t n) = 0;
   /// The store's address with any credentials masked, for messages.
   virtual std::string describe() const = 0;
   /// The finest time step the store keeps, in microseconds (1; MongoDB's dates: 1000).

@@ -1,5 +1,7 @@
 #include "store/mongo_store.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
 
 #include "common/log.hpp"
@@ -286,6 +288,37 @@ void MongoStore::scan_since(Plant plant, Micros since,
   }
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "scanning");
+}
+
+std::vector<ImageRecord> MongoStore::latest(Plant plant, std::size_t n) {
+  std::vector<ImageRecord> out;
+  if (n == 0) return out;
+  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
+  // Newest first by version (updated_at, else created_at), which a plain sort cannot express;
+  // data is dropped first, on the server. ($addFields rather than its alias $set, which
+  // mongo-java-server lacks.)
+  const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(n, INT32_MAX));
+  BsonDoc pipeline(BCON_NEW("pipeline", "[", "{", "$project", "{", "data", BCON_INT32(0), "}", "}",
+                            "{", "$addFields", "{", "lims_version", "{", "$ifNull", "[",
+                            BCON_UTF8("$updated_at"), BCON_UTF8("$created_at"), "]", "}", "}", "}",
+                            "{", "$sort", "{", "lims_version", BCON_INT32(-1), "id", BCON_INT32(-1),
+                            "}", "}", "{", "$limit", BCON_INT64(limit), "}", "]"));
+  MongoCursor cursor(
+      mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline.get(), nullptr, nullptr));
+  const bson_t* doc = nullptr;
+  static const std::uint8_t kNoBytes = 0;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    // read_record() wants every LIMS field: give it an empty data in place of the dropped one.
+    BsonDoc with_data(bson_copy(doc));
+    BSON_APPEND_BINARY(with_data.get(), "data", BSON_SUBTYPE_BINARY, &kNoBytes, 0);
+    std::string error;
+    auto record = detail::read_record(with_data.get(), error);
+    if (!record) throw Error("store " + masked_ + ": " + error);
+    out.push_back(std::move(*record));
+  }
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "listing");
+  return out;
 }
 
 }  // namespace lims::store

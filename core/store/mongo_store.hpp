@@ -24,6 +24,7 @@ class MongoStore final : public ImageStore {
   std::int64_t count(Plant plant) override;
   void scan_since(Plant plant, Micros since,
                   const std::function<bool(ImageRecord&&)>& visit) override;
+  std::vector<ImageRecord> latest(Plant plant, std::size_t n) override;
   std::string describe() const override { return masked_; }
   Micros time_resolution() const override { return 1000; }
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_store.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <string_view>
 
 #include "common/log.hpp"
@@ -48,6 +50,10 @@ void bind_optional_int(sqlite3_stmt* s, int i, const std::optional<std::int64_t>
 
 constexpr const char* kColumns =
     "id, camera_id, data, latitude, longitude, disease, percentage, created_at, updated_at, "
+    "is_active, is_deleted";
+/// kColumns with an empty blob in place of data, for listings: read_row() reads both.
+constexpr const char* kColumnsWithoutData =
+    "id, camera_id, X'' AS data, latitude, longitude, disease, percentage, created_at, updated_at, "
     "is_active, is_deleted";
 
 ImageRecord read_row(sqlite3_stmt* s) {
@@ -155,6 +161,8 @@ void SqliteStore::prepare_statements() {
     s.scan.reset(prepare(std::string("SELECT ") + kColumns + " FROM " + t +
                          " WHERE COALESCE(updated_at, created_at) > ?1"
                          " ORDER BY COALESCE(updated_at, created_at), id"));
+    s.latest.reset(prepare(std::string("SELECT ") + kColumnsWithoutData + " FROM " + t +
+                           " ORDER BY COALESCE(updated_at, created_at) DESC, id DESC LIMIT ?1"));
     if (read_only_) continue;
     // The stale-event guard lives in the statement: the update happens only when the incoming
     // version is not older than the stored one, so sqlite3_changes() tells applied from stale.
@@ -268,6 +276,18 @@ void SqliteStore::scan_since(Plant plant, Micros since,
   while ((rc = sqlite3_step(s)) == SQLITE_ROW)
     if (!visit(read_row(s))) return;
   if (rc != SQLITE_DONE) fail(rc, "scanning " + std::string(plant_name(plant)));
+}
+
+std::vector<ImageRecord> SqliteStore::latest(Plant plant, std::size_t n) {
+  std::vector<ImageRecord> out;
+  if (n == 0) return out;
+  sqlite3_stmt* s = statements_[static_cast<std::size_t>(plant)].latest.get();
+  Reset reset(s);
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(std::min<std::size_t>(n, INT64_MAX)));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(read_row(s));
+  if (rc != SQLITE_DONE) fail(rc, "listing " + std::string(plant_name(plant)));
+  return out;
 }
 
 }  // namespace lims::store

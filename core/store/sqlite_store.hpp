@@ -22,11 +22,12 @@ class SqliteStore final : public ImageStore {
   std::int64_t count(Plant plant) override;
   void scan_since(Plant plant, Micros since,
                   const std::function<bool(ImageRecord&&)>& visit) override;
+  std::vector<ImageRecord> latest(Plant plant, std::size_t n) override;
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
   struct PlantStatements {
-    SqliteStmt upsert, remove, get, count, scan;
+    SqliteStmt upsert, remove, get, count, scan, latest;
   };
 
   void create_schema();

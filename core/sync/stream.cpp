@@ -540,6 +540,10 @@ void StreamSync::run(const std::atomic<bool>& stop,
 
 const StreamCounters& StreamSync::counters() const { return impl_->counters; }
 
+const metrics::Histogram& StreamSync::end_to_end_seconds() const {
+  return *impl_->instruments.end_to_end_seconds;
+}
+
 StreamSnapshot StreamSync::snapshot() const {
   const StreamCounters& c = impl_->counters;
   StreamSnapshot s;

@@ -75,6 +75,8 @@ class StreamSync {
   StreamSnapshot snapshot() const;
   /// The live counters (backing_off among them, for readiness); thread-safe.
   const StreamCounters& counters() const;
+  /// lims_end_to_end_seconds, from the Kafka record timestamp to the store's ack; thread-safe.
+  const metrics::Histogram& end_to_end_seconds() const;
 
  private:
   struct Impl;

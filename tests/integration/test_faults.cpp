@@ -52,6 +52,9 @@ class PacedStore final : public store::ImageStore {
                   const std::function<bool(ImageRecord&&)>& visit) override {
     inner_.scan_since(plant, since, visit);
   }
+  std::vector<ImageRecord> latest(Plant plant, std::size_t n) override {
+    return inner_.latest(plant, n);
+  }
   std::string describe() const override { return inner_.describe(); }
 
  private:

@@ -101,6 +101,7 @@ class FaultyStore final : public store::ImageStore {
   void scan_since(Plant p, Micros since, const std::function<bool(ImageRecord&&)>& visit) override {
     inner_.scan_since(p, since, visit);
   }
+  std::vector<ImageRecord> latest(Plant p, std::size_t n) override { return inner_.latest(p, n); }
   std::string describe() const override { return "faulty " + inner_.describe(); }
 
   void set_down(bool down) {

@@ -479,6 +479,74 @@ inline void contract_too_large_fails_alone(const StoreFactory& f) {
   CHECK_FALSE(s->get(Plant::tomato, 1).has_value());
 }
 
+/// The ids latest() returns, in order.
+inline std::vector<std::int64_t> latest_ids(store::ImageStore& s, Plant plant, std::size_t n) {
+  std::vector<std::int64_t> ids;
+  for (const ImageRecord& r : s.latest(plant, n)) ids.push_back(r.id);
+  return ids;
+}
+
+inline void contract_latest(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::potato;
+  const Micros t = contract_tick();
+  CHECK(s->latest(p, 5).empty());
+
+  // version() order: 2 (900, by updated_at, though created first), 5 and 4 tie at 700 (higher id
+  // first), 1 (600, created_at only: its created_at beats 3's), 3 (500), 6 (-100).
+  std::vector<ImageRecord> records;
+  auto add = [&](std::int64_t id, Micros created, std::optional<Micros> updated) {
+    ImageRecord r = sample_record(id);
+    r.created_at = created * t;
+    r.updated_at = updated ? std::optional(*updated * t) : std::nullopt;
+    r.camera_id = 100 + id;
+    records.push_back(r);
+  };
+  add(1, 600, std::nullopt);
+  add(2, 10, 900);
+  add(3, 450, 500);
+  add(4, 680, 700);
+  add(5, 700, std::nullopt);
+  add(6, -100, std::nullopt);
+  records[2].is_deleted = true;  // soft-deleted and inactive records are listed too
+  records[2].is_active = false;
+  records[4].disease.reset();
+  records[4].percentage.reset();
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(upsert_of(p, r));
+  ImageRecord elsewhere = sample_record(7);  // newer than all, but another plant
+  elsewhere.updated_at = 5'000 * t;
+  writes.push_back(upsert_of(Plant::pepper, elsewhere));
+  s->apply(writes);
+
+  CHECK(latest_ids(*s, p, 100) == std::vector<std::int64_t>{2, 5, 4, 1, 3, 6});
+  CHECK(latest_ids(*s, p, 3) == std::vector<std::int64_t>{2, 5, 4});
+  CHECK(latest_ids(*s, p, 1) == std::vector<std::int64_t>{2});
+  CHECK(s->latest(p, 0).empty());
+  CHECK(latest_ids(*s, Plant::pepper, 10) == std::vector<std::int64_t>{7});
+  CHECK(s->latest(Plant::tomato, 10).empty());
+
+  // Whole records but for the bytes.
+  const auto listed = s->latest(p, 6);
+  REQUIRE(listed.size() == 6);
+  for (const ImageRecord& got : listed) {
+    CAPTURE(got.id);
+    ImageRecord want = records[static_cast<std::size_t>(got.id - 1)];
+    want.data.clear();
+    check_same_record(got, want);
+  }
+
+  // An update moves a record to the front; a delete takes it out.
+  ImageRecord touched = records[5];
+  touched.updated_at = 1'000 * t;
+  REQUIRE(apply_one(*s, upsert_of(p, touched)) == store::Outcome::applied);
+  CHECK(latest_ids(*s, p, 2) == std::vector<std::int64_t>{6, 2});
+  REQUIRE(apply_one(*s, delete_of(p, 2)) == store::Outcome::deleted);
+  CHECK(latest_ids(*s, p, 100) == std::vector<std::int64_t>{6, 5, 4, 1, 3});
+  // Listing leaves the data in place.
+  check_same_record(s->get(p, 5), records[4]);
+}
+
 /// Runs every contract case; each SUBCASE gets its own store from `f.make`.
 inline void run_store_contract(const StoreFactory& f) {
   contract_tick() = f.make()->time_resolution();
@@ -502,6 +570,7 @@ inline void run_store_contract(const StoreFactory& f) {
   SUBCASE("a record over the 16 MiB document limit fails alone") {
     contract_too_large_fails_alone(f);
   }
+  SUBCASE("latest lists the newest records by version, without data") { contract_latest(f); }
 }
 
 }  // namespace lims::test

@@ -17,6 +17,10 @@ http::Response get(http::Handlers& h, std::string_view path, std::string_view fi
   return h.handle({"GET", path, fields, accept});
 }
 
+http::Response latest(http::Handlers& h, std::string_view plant, std::string_view n = {}) {
+  return h.handle({"GET", "/api/latest", {}, {}, plant, n});
+}
+
 void check_error(const http::Response& r, int status, std::string_view detail_part) {
   CHECK(r.status == status);
   CHECK(r.content_type == "application/json");
@@ -32,6 +36,7 @@ class DownStore final : public store::ImageStore {
   std::optional<ImageRecord> get(Plant, std::int64_t) override { fail(); }
   std::int64_t count(Plant) override { fail(); }
   void scan_since(Plant, Micros, const std::function<bool(ImageRecord&&)>&) override { fail(); }
+  std::vector<ImageRecord> latest(Plant, std::size_t) override { fail(); }
   std::string describe() const override { return "down"; }
 
  private:
@@ -108,8 +113,8 @@ TEST_CASE("http: bad requests get a 4xx naming what was wrong, never a 5xx") {
 TEST_CASE("http: probes and metrics") {
   Fixture f;
   std::optional<std::string> objection;
-  http::Handlers h(
-      *f.store, [&] { return objection; }, [] { return std::string("lims_up 1\n"); });
+  http::Handlers h(*f.store, {.readiness = [&] { return objection; },
+                              .metrics = [] { return std::string("lims_up 1\n"); }});
   CHECK(get(h, "/healthz").status == 200);
   auto r = get(h, "/readyz");
   CHECK(r.status == 200);
@@ -133,6 +138,103 @@ TEST_CASE("http: a failing store is a 503 with the reason, and not ready") {
   CHECK(r.status == 503);
   CHECK(nlohmann::json::parse(r.body)["reason"] == "store: connection refused");
   CHECK(get(h, "/healthz").status == 200);  // alive all the same
+}
+
+TEST_CASE("http: GET / is the gallery page, self-contained") {
+  Fixture f;
+  http::Handlers h(*f.store);
+  const auto r = get(h, "/");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body.starts_with("<!DOCTYPE html>"));
+  for (const char* part : {"<script>", "setInterval", "fetch(", "/api/latest?plant=", "/api/stats",
+                           "/total/", "/jpeg", "potato", "tomato", "pepper", "</html>"}) {
+    CAPTURE(part);
+    CHECK(r.body.find(part) != std::string::npos);
+  }
+  // Nothing from elsewhere, and no markup built from data.
+  for (const char* part : {"http://", "https://", "//cdn", "@import", "innerHTML", "eval("}) {
+    CAPTURE(part);
+    CHECK(r.body.find(part) == std::string::npos);
+  }
+  CHECK(get(h, "").body == r.body);
+  check_error(get(h, "/index.html"), 404, "Not Found");
+}
+
+TEST_CASE("http: /api/latest lists the newest records of a plant without data") {
+  Fixture f;  // tomato 42 at sample_record(42)'s version
+  std::vector<ImageRecord> records;
+  for (std::int64_t id = 1; id <= 14; ++id) {
+    ImageRecord r = test::sample_record(id, id * 1'000'000);  // newer with each id
+    if (id == 3) r.updated_at = test::kT0 + 100'000'000;      // 3 updated last of all
+    if (id == 5) r.is_deleted = true;
+    records.push_back(r);
+  }
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(test::upsert_of(Plant::tomato, r));
+  f.store->apply(writes);
+  http::Handlers h(*f.store);
+
+  auto r = latest(h, "tomato", "4");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  auto j = nlohmann::json::parse(r.body);
+  REQUIRE(j.is_array());
+  REQUIRE(j.size() == 4);
+  CHECK(j[0]["id"] == 3);
+  CHECK(j[1]["id"] == 14);
+  CHECK(j[2]["id"] == 13);
+  CHECK(j[3]["id"] == 12);
+  // Each as the Image API shapes a record with ?fields=meta.
+  CHECK(j[0] == nlohmann::json::parse(codec::to_api_json(records[2], false)));
+  for (const auto& item : j) CHECK_FALSE(item.contains("data"));
+
+  j = nlohmann::json::parse(latest(h, "tomato").body);  // default: 12
+  REQUIRE(j.size() == 12);
+  CHECK(j[11]["id"] == 4);
+  j = nlohmann::json::parse(latest(h, "tomato", "100").body);  // all 15, 42 the oldest
+  REQUIRE(j.size() == 15);
+  CHECK(j[14]["id"] == 42);
+  CHECK(j[10]["id"] == 5);
+  CHECK(j[10]["is_deleted"] == true);  // soft-deleted records are listed
+  CHECK(nlohmann::json::parse(latest(h, "tomato", "1").body).size() == 1);
+  CHECK(latest(h, "pepper", "5").body == "[]");
+
+  for (const char* n :
+       {"0", "101", "-1", "+3", " 3", "3 ", "1.5", "abc", "1e2", "99999999999999999999999"}) {
+    CAPTURE(n);
+    check_error(latest(h, "tomato", n), 422, "n: expected an integer from 1 to 100");
+  }
+  check_error(latest(h, "cabbage", "3"), 422, "plant: expected potato, tomato or pepper");
+  check_error(latest(h, ""), 422, "plant: expected");  // the plant is required
+  check_error(h.handle({"POST", "/api/latest", {}, {}, "tomato", "3"}), 405, "Method Not Allowed");
+  check_error(get(h, "/api/nothing"), 404, "Not Found");
+
+  DownStore down;
+  http::Handlers failing(down);
+  check_error(latest(failing, "tomato"), 503, "store unavailable: connection refused");
+}
+
+TEST_CASE("http: /api/stats answers the stats callback, else an empty object") {
+  Fixture f;
+  http::Handlers without(*f.store);
+  auto r = get(without, "/api/stats");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body == "{}");
+
+  int calls = 0;
+  http::Handlers with(*f.store, {.stats = [&] {
+    ++calls;
+    return std::string("{\"events_per_s\":2.5,\"lag\":3}");
+  }});
+  r = get(with, "/api/stats");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(nlohmann::json::parse(r.body)["lag"] == 3);
+  CHECK(get(with, "/api/stats").body == r.body);
+  CHECK(calls == 2);
+  check_error(get(with, "/metrics"), 404, "Not Found");  // only what was given
 }
 
 }  // namespace lims

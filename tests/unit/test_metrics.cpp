@@ -349,6 +349,47 @@ TEST_CASE("metrics: bucket helpers") {
   CHECK_THROWS_AS(exponential_buckets(1, 2, 0), lims::Error);
 }
 
+TEST_CASE("metrics: quantile interpolates within the bucket as histogram_quantile does") {
+  using lims::metrics::Histogram;
+  using lims::metrics::quantile;
+  Histogram h({1, 2, 4});
+  CHECK(std::isnan(quantile(h, 0.5)));  // no observations
+  // 1 in (0, 1], 3 in (1, 2], 4 in (2, 4], 2 above: cumulative 1, 4, 8, 10.
+  for (double v : {0.5, 1.5, 1.5, 2.0, 3.0, 3.0, 4.0, 2.5, 100.0, kNaN}) h.observe(v);
+  CHECK(quantile(h, 0.05) == doctest::Approx(0.5));  // rank 0.5 of 1 in [0, 1]
+  CHECK(quantile(h, 0.1) == doctest::Approx(1));
+  CHECK(quantile(h, 0.25) == doctest::Approx(1.5));  // rank 2.5: 1.5 of 3 in [1, 2]
+  CHECK(quantile(h, 0.5) == doctest::Approx(2.5));   // rank 5: 1 of 4 in [2, 4]
+  CHECK(quantile(h, 0.8) == doctest::Approx(4));     // rank 8: the top of the last finite bucket
+  CHECK(quantile(h, 0.9) == 4);                      // in +Inf: the highest finite bound
+  CHECK(quantile(h, 1) == 4);
+  CHECK(quantile(h, 0) == 0);  // the bottom of the first bucket
+  CHECK(quantile(h, -0.1) == -kInf);
+  CHECK(quantile(h, 1.1) == kInf);
+  CHECK(std::isnan(quantile(h, kNaN)));
+
+  // A first bucket with a bound <= 0 answers its bound; an empty one answers its start for q 0.
+  Histogram negative({-1, 0, 1});
+  negative.observe(-5);
+  negative.observe(0.5);
+  CHECK(quantile(negative, 0.5) == -1);
+  CHECK(quantile(negative, 0.75) == doctest::Approx(0.5));
+  Histogram empty_first({1, 2});
+  empty_first.observe(1.5);
+  CHECK(quantile(empty_first, 0) == 0);
+  CHECK(quantile(empty_first, 1) == doctest::Approx(2));
+
+  // Only +Inf: nothing to interpolate in.
+  Histogram no_bounds({});
+  no_bounds.observe(1);
+  CHECK(std::isnan(quantile(no_bounds, 0.5)));
+
+  // lims_end_to_end_seconds' buckets: 100 events of 20 ms, the p99 is inside (10 ms, 20 ms].
+  Histogram e2e(lims::metrics::exponential_buckets(0.005, 2, 16));
+  for (int i = 0; i < 100; ++i) e2e.observe(0.02);
+  CHECK(quantile(e2e, 0.99) == doctest::Approx(0.0199));
+}
+
 TEST_CASE("metrics: many threads update one counter, gauge and histogram without losing any") {
   Registry r;
   auto& counters = r.counter("c_total", "C.", {"k"});

@@ -1,0 +1,50 @@
+#include "stream_http.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace lims::cli {
+namespace {
+
+/// /readyz of a stream: partitions assigned and the store not failing.
+std::optional<std::string> stream_readiness(const sync::StreamCounters& c) {
+  if (c.backing_off) return "backing off: the store is failing, fetching is paused";
+  if (c.assigned == 0) return "no partitions assigned (yet)";
+  return std::nullopt;
+}
+
+}  // namespace
+
+LiveStats::LiveStats(const sync::StreamSync& stream)
+    : stream_(stream), last_(stream.snapshot()), rate_(std::numeric_limits<double>::quiet_NaN()) {}
+
+std::string LiveStats::json() {
+  sync::StreamSnapshot now;
+  double rate;
+  {
+    std::lock_guard lock(mutex_);  // HTTP threads call this at once
+    now = stream_.snapshot();
+    const double dt = now.elapsed_s - last_.elapsed_s;
+    if (dt >= 1) {
+      rate_ = static_cast<double>(now.records - last_.records) / dt;
+      last_ = now;
+    }
+    rate = rate_;
+  }
+  const double p99 = metrics::quantile(stream_.end_to_end_seconds(), 0.99);
+  auto number = [](double v) { return std::isfinite(v) ? metrics::format_value(v) : "null"; };
+  return "{\"events_per_s\":" + number(rate) + ",\"lag\":" + std::to_string(now.lag) +
+         ",\"e2e_p99_s\":" + number(p99) + ",\"records\":" + std::to_string(now.records) +
+         ",\"bad\":" + std::to_string(now.bad) + "}";
+}
+
+StreamHttp::StreamHttp(const std::string& store_uri, const sync::StreamSync& stream,
+                       const metrics::Registry& registry, const http::ServerOptions& listen)
+    : reader_(store::open_store(store_uri, {.read_only = true})),
+      live_(stream),
+      handlers_(*reader_, {.readiness = [&stream] { return stream_readiness(stream.counters()); },
+                           .metrics = [&registry] { return registry.render(); },
+                           .stats = [this] { return live_.json(); }}),
+      server_(handlers_, listen) {}
+
+}  // namespace lims::cli
