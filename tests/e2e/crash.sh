@@ -7,58 +7,17 @@
 #   usage: crash.sh PATH/TO/lims    (KEEP_WORK=1 keeps the work directory)
 set -euo pipefail
 LIMS=${1:?usage: crash.sh PATH/TO/lims}
-PY=/usr/bin/python3  # has sqlite3 and confluent_kafka
-WORK=$(mktemp -d)
-T0=$SECONDS
-PIDS=()
-TAIL_PID=
-cleanup() {
-  local p
-  for p in "${PIDS[@]}" $TAIL_PID; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "crash: work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { printf 'crash: [%3ds] %s\n' $((SECONDS - T0)) "$*"; }
-fail() {
-  echo "crash: FAIL: $*" >&2
-  local f
-  for f in "$WORK"/*.err; do [[ -e $f ]] && { echo "--- tail of ${f##*/}" >&2; tail -n 8 "$f" >&2; }; done
-  exit 1
-}
-cd "$WORK"
+source "$(dirname "$0")/lib.sh"
+E2E_TAG=crash E2E_KILL_SIGNAL=KILL E2E_FAIL_TAILS=1
+e2e_init
 
 # A group's members must agree on session.timeout.ms on the embedded Kafka, and a member joining
 # after a SIGKILLed one waits for that one's session to expire: keep it short, the same for all.
 KAFKA_OPTS=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=1000)
 GROUP=crash-$$
+DB=crash.db
 PARTITIONS=8  # 3 topics x 8: the data below stays far under the embedded Kafka's 5 MiB/partition
 SIM_OPTS=(--image-size 4000:5000)
-
-# wait_line FILE SECONDS PID PREDICATE: follow FILE (from its start) until a line makes the shell
-# function PREDICATE succeed (it sees the line in $1; BASH_REMATCH stays set for the caller), and
-# print nothing. Fails if SECONDS pass or process PID (if not empty) ends first.
-LINE=
-wait_line() {
-  local file=$1 secs=$2 pid=$3 pred=$4 fd deadline=$((SECONDS + $2))
-  exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
-  TAIL_PID=$!
-  local rc=1
-  while ((SECONDS < deadline)); do
-    if IFS= read -r -t 0.2 -u "$fd" LINE; then
-      if "$pred" "$LINE"; then rc=0; break; fi
-    elif [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
-      # It ended: drain what it wrote, then give up.
-      while IFS= read -r -t 0.2 -u "$fd" LINE; do "$pred" "$LINE" && { rc=0; break; }; done
-      break
-    fi
-  done
-  kill "$TAIL_PID" 2>/dev/null || true
-  TAIL_PID=
-  exec {fd}<&-
-  return $rc
-}
 
 # Progress line: consume: R records (E events/s, M MB/s): A applied, S stale, D deleted, B bad; lag L
 PROGRESS_RE='^consume: ([0-9]+) records \(([0-9]+) events/s, [0-9.]+ MB/s\): ([0-9]+) applied, ([0-9]+) stale, [0-9]+ deleted, ([0-9]+) bad; lag (-?[0-9]+)$'
@@ -83,98 +42,12 @@ backlog() {
 }
 caught_up() { progress "$1" && ((BASH_REMATCH[1] > 0 && BASH_REMATCH[6] == 0)); }
 
-# read_offsets [GROUP]: sets LOW, HIGH and COMMITTED (of GROUP), summed over every partition.
-read_offsets() {
-  local out
-  out=$(offsets "$@") || fail "could not read offsets from $BROKERS"
-  read -r LOW HIGH COMMITTED <<<"$out"
-}
-offsets() {
-  "$PY" - "$BROKERS" "${1:-}" <<'PY'
-import sys
-from confluent_kafka import Consumer, TopicPartition
-brokers, group = sys.argv[1], sys.argv[2] or "lims-e2e-probe"
-c = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
-md = c.list_topics(timeout=10)
-tps = [TopicPartition(t, p) for t in ("potato", "tomato", "pepper") for p in md.topics[t].partitions]
-low = high = committed = 0
-for tp in tps:
-    lo, hi = c.get_watermark_offsets(tp, timeout=10)
-    low += lo
-    high += hi
-if sys.argv[2]:
-    for tp in c.committed(tps, timeout=10):
-        committed += max(tp.offset, 0)
-c.close()
-print(low, high, committed)
-PY
-}
-
-# check_durable WHAT: the promise behind crash safety, checked directly: every event below the
-# group's committed offsets is in the store (the stored version of its key is at least the
-# event's). A final-state comparison alone misses a lost write that a later event of the same key
-# overwrote; this does not.
-check_durable() {
-  "$PY" - "$BROKERS" "$GROUP" crash.db <<'PY' || fail "after $1: committed offsets are ahead of the store"
-import datetime, json, sqlite3, sys, time
-from confluent_kafka import Consumer, TopicPartition
-brokers, group, db = sys.argv[1:4]
-utc = datetime.timezone.utc
-epoch = datetime.datetime(1970, 1, 1, tzinfo=utc)
-def micros(text):
-    t = datetime.datetime.fromisoformat(text)
-    return ((t if t.tzinfo else t.replace(tzinfo=utc)) - epoch) // datetime.timedelta(microseconds=1)
-probe = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
-md = probe.list_topics(timeout=10)
-tps = [TopicPartition(t, p) for t in ("potato", "tomato", "pepper") for p in md.topics[t].partitions]
-committed = {(tp.topic, tp.partition): tp.offset for tp in probe.committed(tps, timeout=10) if tp.offset > 0}
-probe.close()
-newest = {}  # (plant, id) -> (version, partition, offset) of its newest committed event
-reader = Consumer({"bootstrap.servers": brokers, "group.id": "lims-e2e-reader", "enable.auto.commit": False})
-reader.assign([TopicPartition(t, p, 0) for t, p in committed])
-todo, deadline = dict(committed), time.monotonic() + 60
-while todo:
-    if time.monotonic() > deadline:
-        sys.exit(f"crash: could not read up to the committed offsets of {sorted(todo)}")
-    for m in reader.consume(500, timeout=0.5):
-        if m.error():
-            sys.exit(f"crash: reading the topics: {m.error()}")
-        end = todo.get((m.topic(), m.partition()))
-        if end is None or m.offset() >= end:
-            continue
-        if m.value() is None:  # a tombstone (key "<id>" or "<plant>-<id>"): nothing to find
-            newest.pop((m.topic(), int(m.key().decode().rsplit("-", 1)[-1])), None)
-        else:
-            v = json.loads(m.value())
-            version, key = micros(v["updated_at"] or v["created_at"]), (m.topic(), v["id"])
-            if version >= newest.get(key, (-1,))[0]:
-                newest[key] = (version, m.partition(), m.offset())
-        if m.offset() == end - 1:
-            del todo[(m.topic(), m.partition())]
-            reader.pause([TopicPartition(m.topic(), m.partition())])
-reader.close()
-store = sqlite3.connect(db)
-bad = []
-for (plant, id_), (version, partition, offset) in sorted(newest.items()):
-    row = store.execute(f"select coalesce(updated_at, created_at) from imagecolplant{plant} where id = ?",
-                        (id_,)).fetchone()
-    if row is None or row[0] < version:
-        bad.append(f"{plant} {id_}: event {plant}/{partition}@{offset} (version {version}) is committed,"
-                   f" the store has {'nothing' if row is None else 'version %d' % row[0]}")
-print(f"crash:        {sum(committed.values())} committed offsets, {len(newest)} keys checked")
-for line in bad[:10]:
-    print("crash: LOST", line)
-sys.exit(1 if bad else 0)
-PY
-  say "ok: after $1, every event below the committed offsets is in the store"
-}
-
 CONSUMER=
 RUN=0
 BATCH=10  # small batches: many store commits, each a moment to be killed around
 start_consumer() {  # start_consumer EXTRA-ARGS...: a consume in the test group, log in run<N>.err
   RUN=$((RUN + 1))
-  "$LIMS" consume -b "$BROKERS" --group "$GROUP" --store sqlite:crash.db "${KAFKA_OPTS[@]}" \
+  "$LIMS" consume -b "$BROKERS" --group "$GROUP" --store "sqlite:$DB" "${KAFKA_OPTS[@]}" \
     --batch-max-events $BATCH --batch-max-ms 20 --progress 0.05 "$@" 2>"run$RUN.err" &
   CONSUMER=$!
   PIDS+=("$CONSUMER")
@@ -198,7 +71,7 @@ kill9() {  # kill9 WHAT [killed]: SIGKILL the running consumer (unless "killed" 
 # killed, 2 if the consumer took no lock within 2 s of "go" (it was through its backlog).
 transaction_killer() {
   rm -f go
-  "$PY" - "$CONSUMER" crash.db 2>killer.err <<'PY' &
+  "$PY" - "$CONSUMER" "$DB" 2>killer.err <<'PY' &
 import os, signal, sqlite3, sys, time
 pid, db = int(sys.argv[1]), sys.argv[2]
 def alive():
@@ -238,10 +111,7 @@ PY
 }
 
 # --- the embedded Kafka ----------------------------------------------------------------------
-coproc BROKER { exec "$LIMS" dev-broker --partitions $PARTITIONS 2>"$WORK/broker.log"; }
-PIDS+=("$BROKER_PID")
-read -r -t 30 BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
-[[ $BROKERS =~ ^[0-9.]+:[0-9]+$ ]] || fail "dev-broker's first line is '$BROKERS', not host:port"
+start_broker $PARTITIONS "$WORK/broker.log"
 say "dev-broker at $BROKERS, 3 topics x $PARTITIONS partitions"
 
 # --- a producer that keeps producing through kills 1-4 (about 38 events/s) --------------------
@@ -256,7 +126,7 @@ MIN_APPLIED=50
 wait_line run1.err 60 "$CONSUMER" applied_at_least || fail "run 1 never reported 50 applied records"
 kill9 "after it reported ${BASH_REMATCH[3]} applied (lag ${BASH_REMATCH[6]})"
 read_offsets; HIGH_AT_KILL1=$HIGH
-ROWS_AT_KILL1=$("$PY" -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); print(sum(d.execute(f"select count(*) from imagecolplant{p}").fetchone()[0] for p in ("potato","tomato","pepper")))' crash.db)
+ROWS_AT_KILL1=$("$PY" -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); print(sum(d.execute(f"select count(*) from imagecolplant{p}").fetchone()[0] for p in ("potato","tomato","pepper")))' "$DB")
 say "at kill 1: $HIGH_AT_KILL1 events produced, $ROWS_AT_KILL1 rows in the store"
 ((ROWS_AT_KILL1 > 0)) || fail "no rows stored before kill 1"
 
@@ -280,9 +150,7 @@ kill9 "while following the live stream (${BASH_REMATCH[3]} applied, lag ${BASH_R
 
 # --- stop the steady production ---------------------------------------------------------------
 kill -0 "$PRODUCER" 2>/dev/null || fail "the producer stopped early: $(cat producer.log)"
-kill -TERM "$PRODUCER"
-code=0; wait "$PRODUCER" || code=$?
-[[ $code == 0 ]] || fail "simulate exited $code on SIGTERM: $(cat producer.log)"
+stop_producer "$PRODUCER" producer.log
 grep -Eq '^simulate: [0-9]+ events' producer.log || fail "no simulate summary: $(cat producer.log)"
 say "steady production stopped: $(cat producer.log)"
 
@@ -347,38 +215,10 @@ read_offsets "$GROUP"
 say "ok: the group committed every offset ($COMMITTED)"
 
 # --- the expected state: a fresh group, one uninterrupted run from the beginning ------------
-"$LIMS" consume -b "$BROKERS" --group "expected-$$" --store sqlite:expected.db "${KAFKA_OPTS[@]}" \
-  --from-beginning --exit-at-end 2>expected.err || fail "the reference run failed"
-grep -q "^consume: $HIGH records: " expected.err || fail "reference run did not read $HIGH records"
-say "reference: $(grep '^consume: [0-9]* records: ' expected.err | cut -d';' -f1)"
+reference_run "$HIGH" "${KAFKA_OPTS[@]}"
 
 # --- compare: same tables, same rows, every column -------------------------------------------
-"$PY" - crash.db expected.db <<'PY' || fail "the store after the kills differs from the reference"
-import hashlib, sqlite3, sys
-got, want = (sqlite3.connect(f) for f in sys.argv[1:3])
-ok = got.execute("pragma integrity_check").fetchone()[0]
-assert ok == "ok", f"integrity_check of the killed store: {ok}"
-tables = lambda db: db.execute("select name, sql from sqlite_master where type='table' order by name").fetchall()
-assert tables(got) == tables(want), f"schemas differ: {tables(got)} vs {tables(want)}"
-show = lambda r: tuple(f"<{len(v)} bytes {hashlib.sha1(v).hexdigest()[:8]}>" if isinstance(v, bytes) else v for v in r)
-bad = total = 0
-for name, _ in tables(want):
-    rows = lambda db: {r[0]: r for r in db.execute(f"select * from {name} order by 1")}
-    g, w = rows(got), rows(want)
-    if name.startswith("imagecolplant"):
-        total += len(w)
-        print(f"crash:        {name}: {len(g)} rows, reference {len(w)}")
-    for k in sorted(set(g) | set(w), key=str):
-        if g.get(k) != w.get(k):
-            bad += 1
-            if bad <= 10:
-                print(f"crash: DIFF {name} {k}: got {show(g[k]) if k in g else None}")
-                print(f"crash:      {' ' * len(name)} {k}: want {show(w[k]) if k in w else None}")
-assert total > 0, "the reference store is empty"
-assert bad == 0, f"{bad} rows differ"
-PY
-say "ok: the store equals the reference, table by table and row by row (integrity_check ok)"
+compare_to_reference "the store after the kills"
 
-kill -TERM "$BROKER_PID"
-wait "$BROKER_PID" || fail "dev-broker did not exit 0 on SIGTERM"
+stop_broker
 say "crash ok ($RUN runs, $((RUN - 1)) of them killed with SIGKILL)"

@@ -8,18 +8,8 @@
 # Chromium is told to resolve no host name, so the page must need nothing from the internet.
 set -euo pipefail
 LIMS=$(realpath "${1:?usage: gallery.sh PATH/TO/lims}")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [[ -n ${KEEP_WORK:-} ]] && echo "e2e: kept $WORK" >&2 || rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
-step() { echo "e2e: $*"; }
-cd "$WORK"
+source "$(dirname "$0")/lib.sh"
+e2e_init
 
 # The browser: Debian's chromium (scripts/setup installs it). Not there, or not starting, is a
 # failure, never a skip.
@@ -43,16 +33,6 @@ browse() {
     grep 'Page load failed' "$WORK/chrome.err" >&2
     fail "chromium could not load $*"
   fi
-}
-
-# url_of LOG: waits for the "serving HTTP on URL" line of a process logging to LOG.
-url_of() {
-  local deadline=$((SECONDS + 30))
-  until grep -q 'serving HTTP on http://' "$1"; do
-    ((SECONDS < deadline)) || { cat "$1"; fail "no 'serving HTTP' line in $1"; }
-    sleep 0.1
-  done
-  grep -o 'http://[0-9.:]*' "$1" | head -1
 }
 
 # The DOM checks: check_dom.py DOM URL MODE [LIMS STORE] (MODE: stream or store).
@@ -242,9 +222,7 @@ PY
 step "a store of known records: simulate --count 30 --seed 5, consumed with --listen"
 "$CHROMIUM" --version >/dev/null 2>"$WORK/chrome.err" ||
   { cat "$WORK/chrome.err" >&2; fail "chromium does not start: $CHROMIUM --version failed"; }
-coproc BROKER { exec "$LIMS" dev-broker --partitions 2 2>"$WORK/broker.err"; }
-PIDS+=("$BROKER_PID")
-read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
+start_broker 2 "$WORK/broker.err"
 "$LIMS" simulate -b "$BROKERS" --max-rate --count 30 --seed 5 2>simulate.err ||
   { cat simulate.err; fail "simulate failed"; }
 "$LIMS" consume -b "$BROKERS" --store sqlite:g.db --listen 127.0.0.1:0 --progress 0 \

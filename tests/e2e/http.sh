@@ -4,46 +4,10 @@
 # the consumer.
 set -euo pipefail
 LIMS=$(realpath "${1:?usage: http.sh PATH/TO/lims}")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
-step() { echo "e2e: $*"; }
-cd "$WORK"
+source "$(dirname "$0")/lib.sh"
+e2e_init
 
-# get URL: prints "STATUS CONTENT-TYPE" on the first line, then the body.
-get() {
-  "$PY" - "$@" <<'PY'
-import sys, urllib.request, urllib.error
-url = sys.argv[1]
-headers = {"Accept": sys.argv[2]} if len(sys.argv) > 2 else {}
-try:
-    r = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
-except urllib.error.HTTPError as e:
-    r = e
-body = r.read()
-sys.stdout.write("%d %s\n" % (r.status if hasattr(r, "status") else r.code, r.headers["Content-Type"]))
-sys.stdout.buffer.write(body)
-PY
-}
-# url_of LOG: waits for the "serving HTTP on URL" line of a process logging to LOG.
-url_of() {
-  local deadline=$((SECONDS + 30))
-  until grep -q 'serving HTTP on http://' "$1"; do
-    ((SECONDS < deadline)) || { cat "$1"; fail "no 'serving HTTP' line in $1"; }
-    sleep 0.1
-  done
-  grep -o 'http://[0-9.:]*' "$1" | head -1
-}
-
-coproc BROKER { exec "$LIMS" dev-broker --partitions 2 2>"$WORK/broker.err"; }
-PIDS+=("$BROKER_PID")
-read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
+start_broker 2 "$WORK/broker.err"
 "$LIMS" simulate -b "$BROKERS" --max-rate --count 60 --seed 11 2>/dev/null
 
 step "consume --listen: /readyz is 503 until partitions are assigned, then 200; records served"

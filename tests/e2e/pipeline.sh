@@ -2,27 +2,17 @@
 # e2e: the lims binary as a user runs it: dev-broker + simulate + consume + get-image.
 set -euo pipefail
 LIMS=${1:?usage: pipeline.sh PATH/TO/lims}
-WORK=$(mktemp -d)
-BROKER_PID=
-cleanup() {
-  [[ -n $BROKER_PID ]] && kill "$BROKER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 expect_exit() {  # expect_exit CODE CMD...
   local want=$1; shift
   local got=0
   "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
   [[ $got == "$want" ]] || { cat "$WORK/err" >&2; fail "'$*' exited $got, expected $want"; }
 }
-cd "$WORK"
+e2e_init
 
 # dev-broker prints its address as the first line of stdout; read blocks until it is there.
-coproc BROKER { exec "$LIMS" dev-broker --partitions 2 2>"$WORK/broker.err"; }
-BROKER_PID=$BROKER_PID
-read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
-[[ $BROKERS =~ ^[0-9.]+:[0-9]+$ ]] || fail "dev-broker's first line is '$BROKERS', not host:port"
+start_broker 2 "$WORK/broker.err"
 
 "$LIMS" simulate -b "$BROKERS" --max-rate --count 120 --seed 7 2>sim.err
 grep -q '^simulate: 120 events' sim.err || { cat sim.err; fail "simulate summary"; }
@@ -111,7 +101,5 @@ grep -q '^consume: [1-9][0-9]* records: ' demo.err || { cat demo.err; fail "demo
 example=$(grep -m1 -- '--no-data$' demo.out) || { cat demo.out; fail "demo printed no example"; }
 eval "$example" >/dev/null || fail "the demo's example failed: $example"
 
-kill -TERM "$BROKER_PID"
-wait "$BROKER_PID" || fail "dev-broker did not exit 0 on SIGTERM"
-BROKER_PID=
+stop_broker
 echo "e2e: pipeline ok"

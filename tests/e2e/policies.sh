@@ -3,21 +3,10 @@
 # dead letters in a topic and in a file, a bounded shutdown, and secrets kept out of every line.
 set -euo pipefail
 LIMS=$(realpath "${1:?usage: policies.sh PATH/TO/lims}")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-BROKER_PID=
-cleanup() {
-  [[ -n $BROKER_PID ]] && kill -CONT "$BROKER_PID" 2>/dev/null && kill "$BROKER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
-step() { echo "e2e: $*"; }
-cd "$WORK"
+source "$(dirname "$0")/lib.sh"
+e2e_init
 
-coproc BROKER { exec "$LIMS" dev-broker --partitions 1 2>"$WORK/broker.err"; }
-BROKER_PID=$BROKER_PID
-read -r BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
+start_broker 1 "$WORK/broker.err"
 
 # Three good events around two bad ones (not JSON; an id that is not a positive integer).
 "$LIMS" simulate -b "$BROKERS" --max-rate --count 3 --seed 3 2>/dev/null

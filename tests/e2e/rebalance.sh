@@ -7,26 +7,9 @@
 #   usage: rebalance.sh PATH/TO/lims    (KEEP_WORK=1 keeps the work directory; Linux: /proc/locks)
 set -euo pipefail
 LIMS=${1:?usage: rebalance.sh PATH/TO/lims}
-PY=/usr/bin/python3  # has sqlite3 and confluent_kafka
-WORK=$(mktemp -d)
-T0=$SECONDS
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "rebalance: work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { printf 'rebalance: [%3ds] %s\n' $((SECONDS - T0)) "$*"; }
-fail() {
-  echo "rebalance: FAIL: $*" >&2
-  local f
-  for f in "$WORK"/*.err; do [[ -e $f ]] && { echo "--- tail of ${f##*/}" >&2; tail -n 8 "$f" >&2; }; done
-  exit 1
-}
-cd "$WORK"
+source "$(dirname "$0")/lib.sh"
+E2E_TAG=rebalance E2E_KILL_SIGNAL=KILL E2E_FAIL_TAILS=1
+e2e_init
 
 # The members of a group must agree on session.timeout.ms on the embedded Kafka; it is also how
 # long the group takes to notice the killed member (lims's default is 10 s).
@@ -36,17 +19,6 @@ PARTITIONS=4  # 3 topics x 4
 ALL=$((3 * PARTITIONS))
 DB=shared.db  # both consumers write the same SQLite file
 SIM_OPTS=(--image-size 4000:5000)
-
-# wait_until SECONDS WHAT CMD...: run CMD every 0.2 s until it succeeds; fail after SECONDS.
-wait_until() {
-  local secs=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "waited ${secs} s in vain for: $what"
-    sleep 0.2
-  done
-}
-
 
 # owned LOG: the partitions the consumer holds now, replaying its assigned/revoking/lost lines.
 owned() {
@@ -72,96 +44,6 @@ applied() {
 }
 alive() { kill -0 "$1" 2>/dev/null || fail "$2 ended by itself: $(tail -n 3 "$3")"; }
 
-# read_offsets [GROUP [PARTITIONS]]: sets LOW, HIGH and COMMITTED (of GROUP), summed over every
-# partition, and PENDING: high watermark less GROUP's commit, summed over PARTITIONS ("topic/p ...").
-read_offsets() {
-  local out
-  out=$(offsets "$@") || fail "could not read offsets from $BROKERS"
-  read -r LOW HIGH COMMITTED PENDING <<<"$out"
-}
-offsets() {
-  "$PY" - "$BROKERS" "${1:-}" "${2:-}" <<'PY'
-import sys
-from confluent_kafka import Consumer, TopicPartition
-brokers, group, some = sys.argv[1], sys.argv[2] or "lims-e2e-probe", set(sys.argv[3].split())
-c = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
-md = c.list_topics(timeout=10)
-tps = [TopicPartition(t, p) for t in ("potato", "tomato", "pepper") for p in md.topics[t].partitions]
-low = high = committed = pending = 0
-highs = {}
-for tp in tps:
-    lo, hi = c.get_watermark_offsets(tp, timeout=10)
-    low += lo
-    high += hi
-    highs[f"{tp.topic}/{tp.partition}"] = hi
-if sys.argv[2]:
-    for tp in c.committed(tps, timeout=10):
-        committed += max(tp.offset, 0)
-        if f"{tp.topic}/{tp.partition}" in some:
-            pending += highs[f"{tp.topic}/{tp.partition}"] - max(tp.offset, 0)
-c.close()
-print(low, high, committed, pending)
-PY
-}
-
-# check_durable WHAT: every event below the group's committed offsets is in the store (the stored
-# version of its key is at least the event's). Valid while a consumer still writes: offsets are
-# read first, and the store only moves forward.
-check_durable() {
-  "$PY" - "$BROKERS" "$GROUP" "$DB" <<'PY' || fail "after $1: committed offsets are ahead of the store"
-import datetime, json, sqlite3, sys, time
-from confluent_kafka import Consumer, TopicPartition
-brokers, group, db = sys.argv[1:4]
-utc = datetime.timezone.utc
-epoch = datetime.datetime(1970, 1, 1, tzinfo=utc)
-def micros(text):
-    t = datetime.datetime.fromisoformat(text)
-    return ((t if t.tzinfo else t.replace(tzinfo=utc)) - epoch) // datetime.timedelta(microseconds=1)
-probe = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
-md = probe.list_topics(timeout=10)
-tps = [TopicPartition(t, p) for t in ("potato", "tomato", "pepper") for p in md.topics[t].partitions]
-committed = {(tp.topic, tp.partition): tp.offset for tp in probe.committed(tps, timeout=10) if tp.offset > 0}
-probe.close()
-newest = {}  # (plant, id) -> (version, partition, offset) of its newest committed event
-reader = Consumer({"bootstrap.servers": brokers, "group.id": "lims-e2e-reader", "enable.auto.commit": False})
-reader.assign([TopicPartition(t, p, 0) for t, p in committed])
-todo, deadline = dict(committed), time.monotonic() + 60
-while todo:
-    if time.monotonic() > deadline:
-        sys.exit(f"rebalance: could not read up to the committed offsets of {sorted(todo)}")
-    for m in reader.consume(500, timeout=0.5):
-        if m.error():
-            sys.exit(f"rebalance: reading the topics: {m.error()}")
-        end = todo.get((m.topic(), m.partition()))
-        if end is None or m.offset() >= end:
-            continue
-        if m.value() is None:  # a tombstone (key "<id>" or "<plant>-<id>"): nothing to find
-            newest.pop((m.topic(), int(m.key().decode().rsplit("-", 1)[-1])), None)
-        else:
-            v = json.loads(m.value())
-            version, key = micros(v["updated_at"] or v["created_at"]), (m.topic(), v["id"])
-            if version >= newest.get(key, (-1,))[0]:
-                newest[key] = (version, m.partition(), m.offset())
-        if m.offset() == end - 1:
-            del todo[(m.topic(), m.partition())]
-            reader.pause([TopicPartition(m.topic(), m.partition())])
-reader.close()
-store = sqlite3.connect(db, timeout=30)
-bad = []
-for (plant, id_), (version, partition, offset) in sorted(newest.items()):
-    row = store.execute(f"select coalesce(updated_at, created_at) from imagecolplant{plant} where id = ?",
-                        (id_,)).fetchone()
-    if row is None or row[0] < version:
-        bad.append(f"{plant} {id_}: event {plant}/{partition}@{offset} (version {version}) is committed,"
-                   f" the store has {'nothing' if row is None else 'version %d' % row[0]}")
-print(f"rebalance:        {sum(committed.values())} committed offsets, {len(newest)} keys checked")
-for line in bad[:10]:
-    print("rebalance: LOST", line)
-sys.exit(1 if bad else 0)
-PY
-  say "ok: after $1, every event below the committed offsets is in the store"
-}
-
 start_consumer() {  # start_consumer NAME: sets PID_<NAME>, logs to NAME.err
   "$LIMS" consume -b "$BROKERS" --group "$GROUP" --store "sqlite:$DB" "${KAFKA_OPTS[@]}" \
     --batch-max-events 10 --batch-max-ms 20 --progress 0.2 2>"$1.err" &
@@ -170,10 +52,7 @@ start_consumer() {  # start_consumer NAME: sets PID_<NAME>, logs to NAME.err
 }
 
 # --- the embedded Kafka and a producer that keeps producing (about 38 events/s) --------------
-coproc BROKER { exec "$LIMS" dev-broker --partitions $PARTITIONS 2>"$WORK/broker.log"; }
-PIDS+=("$BROKER_PID")
-read -r -t 30 BROKERS <&"${BROKER[0]}" || fail "dev-broker printed no address"
-[[ $BROKERS =~ ^[0-9.]+:[0-9]+$ ]] || fail "dev-broker's first line is '$BROKERS', not host:port"
+start_broker $PARTITIONS "$WORK/broker.log"
 say "dev-broker at $BROKERS, 3 topics x $PARTITIONS partitions"
 "$LIMS" simulate -b "$BROKERS" --speedup 1000 --cameras 2 --seed 17 --count 4000 "${SIM_OPTS[@]}" \
   2>producer.log &
@@ -285,9 +164,7 @@ say "ok: consumer b applied $(($(applied b.err) - B_APPLIED_AT_TAKEOVER)) more r
 
 # --- stop production; b must commit every offset ----------------------------------------------
 alive "$PRODUCER" "the producer" producer.log
-kill -TERM "$PRODUCER"
-code=0; wait "$PRODUCER" || code=$?
-[[ $code == 0 ]] || fail "simulate exited $code on SIGTERM: $(cat producer.log)"
+stop_producer "$PRODUCER" producer.log
 read_offsets
 PRODUCED=$HIGH
 ((LOW == 0)) || fail "the embedded Kafka dropped old records (low watermarks sum $LOW): data too big"
@@ -314,37 +191,8 @@ fi
 check_durable "the end"
 
 # --- the expected state: a fresh group, one uninterrupted run from the beginning ------------
-"$LIMS" consume -b "$BROKERS" --group "expected-$$" --store sqlite:expected.db "${KAFKA_OPTS[@]}" \
-  --from-beginning --exit-at-end 2>expected.err || fail "the reference run failed"
-grep -q "^consume: $PRODUCED records: " expected.err || fail "reference run did not read $PRODUCED records"
-say "reference: $(grep '^consume: [0-9]* records: ' expected.err | cut -d';' -f1)"
+reference_run "$PRODUCED" "${KAFKA_OPTS[@]}"
+compare_to_reference "the shared store"
 
-"$PY" - "$DB" expected.db <<'PY' || fail "the shared store differs from the reference"
-import hashlib, sqlite3, sys
-got, want = (sqlite3.connect(f) for f in sys.argv[1:3])
-ok = got.execute("pragma integrity_check").fetchone()[0]
-assert ok == "ok", f"integrity_check of the shared store: {ok}"
-tables = lambda db: db.execute("select name, sql from sqlite_master where type='table' order by name").fetchall()
-assert tables(got) == tables(want), f"schemas differ: {tables(got)} vs {tables(want)}"
-show = lambda r: tuple(f"<{len(v)} bytes {hashlib.sha1(v).hexdigest()[:8]}>" if isinstance(v, bytes) else v for v in r)
-bad = total = 0
-for name, _ in tables(want):
-    rows = lambda db: {r[0]: r for r in db.execute(f"select * from {name} order by 1")}
-    g, w = rows(got), rows(want)
-    if name.startswith("imagecolplant"):
-        total += len(w)
-        print(f"rebalance:        {name}: {len(g)} rows, reference {len(w)}")
-    for k in sorted(set(g) | set(w), key=str):
-        if g.get(k) != w.get(k):
-            bad += 1
-            if bad <= 10:
-                print(f"rebalance: DIFF {name} {k}: got {show(g[k]) if k in g else None}")
-                print(f"rebalance:      {' ' * len(name)} {k}: want {show(w[k]) if k in w else None}")
-assert total > 0, "the reference store is empty"
-assert bad == 0, f"{bad} rows differ"
-PY
-say "ok: the shared store equals the reference, table by table and row by row (integrity_check ok)"
-
-kill -TERM "$BROKER_PID"
-wait "$BROKER_PID" || fail "dev-broker did not exit 0 on SIGTERM"
+stop_broker
 say "rebalance ok"
