@@ -134,6 +134,17 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   const std::atomic<bool>* stop = nullptr;
   std::thread writer;
 
+  // Waiters on the counters (wait_for); the stream wakes them only while there are some.
+  mutable std::mutex watch_mutex;
+  mutable std::condition_variable watch_cv;
+  mutable std::atomic<int> watchers{0};
+
+  void changed() const {
+    if (watchers.load() == 0) return;
+    { std::lock_guard lock(watch_mutex); }  // a waiter between its check and its wait gets it
+    watch_cv.notify_all();
+  }
+
   std::unique_ptr<metrics::Registry> own_metrics;  // when options.metrics is null
   metrics::Registry& registry;
   Instruments instruments;
@@ -226,6 +237,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     counters.committed_records += batch.records;
     counters.committed_bytes += batch.bytes;
     last_commit_ns = now_ns();
+    changed();
     return true;
   }
 
@@ -237,6 +249,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       try {
         results = store.apply(writes);
         counters.backing_off = false;
+        changed();
         return true;
       } catch (const store::TransientError& e) {
         if (!jitter) jitter.emplace(std::random_device{}());
@@ -245,6 +258,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
         std::unique_lock lock(mutex);
         counters.backing_off = true;
         cv.notify_all();  // the consuming thread pauses fetching rather than wait for us
+        changed();
         if (cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
                         [&] { return quit || (stop && stop->load()); }))
           return false;
@@ -453,6 +467,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
         progress(self.snapshot());
         next_progress = Clock::now() + options.progress_interval;
       }
+      changed();
       if (options.exit_at_end && filling->empty() && at_end()) return;
     }
   }
@@ -465,6 +480,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
       auto m = consumer->poll(static_cast<int>(std::max<std::int64_t>(1, left.count())));
       if (m && take_records) take(std::move(*m));
+      changed();
     }
   }
 
@@ -533,9 +549,23 @@ void StreamSync::run(const std::atomic<bool>& stop,
     impl_->abandoned = true;
     impl_->stop_writer();
     impl_->consumer->close();
+    impl_->counters.ended = true;
+    impl_->changed();
     throw;
   }
   impl_->stop_writer();
+  impl_->counters.ended = true;
+  impl_->changed();
+}
+
+bool StreamSync::wait_for(const std::function<bool(const StreamCounters&)>& condition,
+                          std::chrono::milliseconds timeout) const {
+  const Impl& i = *impl_;
+  ++i.watchers;
+  std::unique_lock lock(i.watch_mutex);
+  const bool held = i.watch_cv.wait_for(lock, timeout, [&] { return condition(i.counters); });
+  --i.watchers;
+  return held;
 }
 
 const StreamCounters& StreamSync::counters() const { return impl_->counters; }

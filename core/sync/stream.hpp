@@ -43,6 +43,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> committed_bytes{0};
   std::atomic<bool> backing_off{false};  // the store is failing and we are retrying
   std::atomic<int> assigned{0};          // partitions this member owns now
+  std::atomic<bool> ended{false};        // run() has returned or thrown
 };
 
 /// A point-in-time view for progress lines and summaries.
@@ -75,6 +76,11 @@ class StreamSync {
   StreamSnapshot snapshot() const;
   /// The live counters (backing_off among them, for readiness); thread-safe.
   const StreamCounters& counters() const;
+  /// Waits until `condition` holds for the counters (true) or `timeout` passes (false). The
+  /// condition is looked at again whenever the stream moves: each turn of its loop (at least
+  /// every 100 ms while it runs), each commit, and when run() ends.
+  bool wait_for(const std::function<bool(const StreamCounters&)>& condition,
+                std::chrono::milliseconds timeout) const;
   /// lims_end_to_end_seconds, from the Kafka record timestamp to the store's ack; thread-safe.
   const metrics::Histogram& end_to_end_seconds() const;
 

@@ -164,15 +164,6 @@ sync::StreamOptions until_end() {
   return options;
 }
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 RunInBackground::RunInBackground(sync::StreamSync& stream)
     : thread_([this, &stream] {
         try {

@@ -88,10 +88,6 @@ sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageSt
 /// exit_at_end, and defaults otherwise.
 sync::StreamOptions until_end();
 
-/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false). For state
-/// that has nothing to wait on but atomics (the stream's counters).
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
-
 /// StreamSync::run on a thread of its own; join() waits for it and rethrows what it threw.
 class RunInBackground {
  public:

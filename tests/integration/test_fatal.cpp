@@ -27,8 +27,8 @@ TEST_CASE("fault: a fenced static member fails for good with a clear message") {
   sync::StreamSync first(config, *store, bad, {});
   test::RunInBackground runner(first);
   // The first member must have joined before the second takes its identity.
-  REQUIRE(
-      test::wait_until([&] { return first.counters().assigned > 0; }, std::chrono::seconds(30)));
+  REQUIRE(first.wait_for([](const sync::StreamCounters& c) { return c.assigned > 0; },
+                         std::chrono::seconds(30)));
   auto other = store::open_store("sqlite::memory:");
   sync::StreamSync second(config, *other, bad, {});
   test::RunInBackground second_runner(second);

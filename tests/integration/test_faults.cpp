@@ -4,11 +4,13 @@
 // real broker fixture's process. Each kind skips on the other Kafka.
 
 #include <doctest/doctest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <exception>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -33,8 +35,9 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// A store that takes `pace` for every write, so that a stream of a few hundred records lasts
-/// long enough for a fault to land in its middle. Writes one batch at a time, so that several
+/// A store that takes `pace` for every write (injected latency, as of a slow disk: nothing to wait
+/// for), so that a stream of a few hundred records lasts long enough for a fault to land in its
+/// middle. Writes one batch at a time, so that several
 /// consumers can share it.
 class PacedStore final : public store::ImageStore {
  public:
@@ -108,12 +111,17 @@ Prepared prepare_small_batches(const std::string& stem) {
 
 /// What a fault sees of the stream it disturbs.
 struct FaultContext {
-  const sync::StreamCounters& counters;
-  const std::atomic<bool>& stream_done;
+  const sync::StreamSync& stream;
   /// Waits until the stream has committed `records` records or has ended; whether it had.
   bool committed(std::uint64_t records, milliseconds timeout = 30s) const {
-    wait_until([&] { return stream_done || counters.committed_records >= records; }, timeout);
-    return counters.committed_records >= records;
+    stream.wait_for(
+        [&](const sync::StreamCounters& c) { return c.ended || c.committed_records >= records; },
+        timeout);
+    return stream.counters().committed_records >= records;
+  }
+  /// Keeps the fault on for `duration`, or until the stream has ended.
+  void hold(milliseconds duration) const {
+    stream.wait_for([](const sync::StreamCounters& c) { return c.ended.load(); }, duration);
   }
 };
 using Fault = std::function<void(const FaultContext&)>;
@@ -140,16 +148,16 @@ constexpr milliseconds kFinishWithin = 30s;
 FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& store,
                         sync::BadRecordSink& bad, std::uint64_t after, const Fault& fault) {
   FaultRun out;
-  std::atomic<bool> stop{false}, done{false};
+  std::atomic<bool> stop{false};
   std::exception_ptr fault_error;
   const auto t0 = Clock::now();
   PacedStore paced(store, kPace);
   sync::StreamSync stream(config, paced, bad, fault_options());
   std::thread driver([&] {
-    const FaultContext ctx{stream.counters(), done};
+    const FaultContext ctx{stream};
     try {
-      if (ctx.committed(after, 60s) && !done) {
-        out.fired_at = ctx.counters.committed_records.load();
+      if (ctx.committed(after, 60s) && !stream.counters().ended) {
+        out.fired_at = stream.counters().committed_records.load();
         const auto f0 = Clock::now();
         fault(ctx);
         out.fault_s = seconds_since(f0);
@@ -157,7 +165,8 @@ FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& 
     } catch (...) {
       fault_error = std::current_exception();
     }
-    if (!wait_until([&] { return done.load(); }, kFinishWithin)) {
+    if (!stream.wait_for([](const sync::StreamCounters& c) { return c.ended.load(); },
+                         kFinishWithin)) {
       out.timed_out = true;
       stop = true;
     }
@@ -167,7 +176,6 @@ FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& 
   } catch (const std::exception& e) {
     out.error = std::string("StreamSync::run threw: ") + e.what();
   }
-  done = true;
   driver.join();
   out.run_s = seconds_since(t0);
   out.summary = stream.snapshot();
@@ -265,7 +273,7 @@ void push_and_drain(kafka::MockCluster& cluster, MockRequest request,
       if (cluster.pending_broker_errors(b, request) > 0) return false;
     return true;
   };
-  wait_until([&] { return ctx.stream_done || drained(); }, 30s);
+  ctx.stream.wait_for([&](const sync::StreamCounters& c) { return c.ended || drained(); }, 30s);
 }
 
 }  // namespace
@@ -276,9 +284,9 @@ TEST_CASE("fault: mock: the only broker goes down for 3 s mid-stream and comes b
   if (!on_mock(true)) return;
   // The suite's own embedded Kafka: fetches, heartbeats and commits all fail while it is down.
   kafka::MockCluster& cluster = *TestKafka::get().mock();
-  survive_on_mock(cluster, "down1", {}, [&](const Prepared&, const FaultContext&) {
+  survive_on_mock(cluster, "down1", {}, [&](const Prepared&, const FaultContext& ctx) {
     BrokerDown down(cluster, 1);
-    std::this_thread::sleep_for(3s);
+    ctx.hold(3s);
   });
 }
 
@@ -287,9 +295,9 @@ TEST_CASE("fault: mock: the coordinator's broker goes down for 3 s mid-stream an
   kafka::MockCluster cluster(3);
   survive_on_mock(
       cluster, "down3", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
-      [&](const Prepared&, const FaultContext&) {
+      [&](const Prepared&, const FaultContext& ctx) {
         BrokerDown down(cluster, 2);  // the coordinator, and the leader of some partitions
-        std::this_thread::sleep_for(3s);
+        ctx.hold(3s);
       });
 }
 
@@ -299,14 +307,14 @@ TEST_CASE(
   kafka::MockCluster cluster(3);
   survive_on_mock(
       cluster, "failover", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
-      [&](const Prepared& p, const FaultContext&) {
+      [&](const Prepared& p, const FaultContext& ctx) {
         BrokerDown down(cluster, 2);
         // Leadership fails over to the two brokers left, as a replicated cluster would do; the
         // group's coordinator stays on the broker that is down, so the session expires (6 s).
         for (const auto& topic : topics_for(p.prefix))
           for (std::int32_t part = 0; part < kPartitions; ++part)
             cluster.set_partition_leader(topic, part, part % 2 ? 1 : 3);
-        std::this_thread::sleep_for(8s);
+        ctx.hold(8s);
       });
 }
 
@@ -364,6 +372,10 @@ class Member {
   Member& operator=(const Member&) = delete;
 
   const sync::StreamCounters& counters() const { return stream_.counters(); }
+  /// Waits until `condition` holds (true) or `timeout` passes; see StreamSync::wait_for.
+  bool wait_for(const std::function<bool()>& condition, milliseconds timeout) const {
+    return stream_.wait_for([&](const sync::StreamCounters&) { return condition(); }, timeout);
+  }
   /// Caught up: everything read is committed and nothing is left to read.
   bool idle() const {
     return counters().committed_records == counters().records && stream_.snapshot().lag == 0;
@@ -396,7 +408,7 @@ TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins t
   options.exit_at_end = false;  // members run until stopped
 
   Member first(config, shared, bad1, options);
-  REQUIRE(wait_until([&] { return first.counters().committed_records >= quarter(p); }, 30s));
+  REQUIRE(first.wait_for([&] { return first.counters().committed_records >= quarter(p); }, 30s));
   // Every commit fails from now on, the synchronous one of the first member's revoke included.
   cluster.push_request_errors(MockRequest::offset_commit,
                               std::vector<MockError>(1000, MockError::request_timed_out));
@@ -404,11 +416,11 @@ TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins t
   Member second(config, shared, bad2, options);
   // The rebalance completes all the same: the second member re-reads the uncommitted tail of
   // the partitions it takes over.
-  CHECK_MESSAGE(wait_until([&] { return second.counters().records > 0; }, 40s),
+  CHECK_MESSAGE(second.wait_for([&] { return second.counters().records > 0; }, 40s),
                 "the rebalance stalled: the second member got no records in 40 s");
   MESSAGE("the second member read its first record after " << seconds_since(t0) << " s");
   cluster.clear_request_errors(MockRequest::offset_commit);
-  CHECK(wait_until([&] { return second.idle(); }, 30s));
+  CHECK(second.wait_for([&] { return second.idle(); }, 30s));
   // The first member leaves while the group is stable, so its last commit goes through.
   const std::string first_error = first.stop();
   CHECK_MESSAGE(first_error.empty(), first_error);
@@ -436,13 +448,21 @@ std::optional<pid_t> fixture_broker() {
   return TestKafka::get().fixture_pid();
 }
 
-/// Whether `pid` runs (a zombie, killed but not yet reaped, does not).
-bool alive(pid_t pid) {
-  if (::kill(pid, 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string field, state;
-  stat >> field >> field >> state;  // pid, (comm), state; the broker's comm has no spaces
-  return stat && state != "Z";
+/// A descriptor that becomes readable when `pid` exits (pidfd_open); throws lims::Error if the
+/// process cannot be watched.
+int pid_exited_fd(pid_t pid) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) throw Error("cannot watch the broker (pid " + std::to_string(pid) + ")");
+  return fd;
+}
+
+/// Waits up to `timeout` for the process behind `fd` to exit (a zombie counts), then closes
+/// `fd`; whether it exited.
+bool wait_exit(int fd, milliseconds timeout) {
+  pollfd watch{fd, POLLIN, 0};
+  const bool exited = ::poll(&watch, 1, static_cast<int>(timeout.count())) == 1;
+  ::close(fd);
+  return exited;
 }
 
 /// Sends `signal` to `pid`; throws lims::Error if it cannot.
@@ -464,38 +484,40 @@ class Paused {
   pid_t pid_;
 };
 
-void survive_on_fixture(const std::string& stem, const std::function<void(pid_t)>& fault) {
+void survive_on_fixture(const std::string& stem,
+                        const std::function<void(pid_t, const FaultContext&)>& fault) {
   const auto pid = fixture_broker();
   if (!pid) return;
   const Prepared p = prepare_small_batches(stem);
   const auto config = fault_config(p, TestKafka::get().brokers());
   auto store = store::open_store("sqlite::memory:");
   QuietBadRecords bad;
-  const FaultRun run =
-      run_with_fault(config, *store, bad, quarter(p), [&](const FaultContext&) { fault(*pid); });
+  const FaultRun run = run_with_fault(config, *store, bad, quarter(p),
+                                      [&](const FaultContext& ctx) { fault(*pid, ctx); });
   check_survived(run, p, config, *store);
 }
 
 }  // namespace
 
 TEST_CASE("fault: kafka: the broker is paused (SIGSTOP) for 3 s mid-stream") {
-  survive_on_fixture("pause", [](pid_t pid) {
+  survive_on_fixture("pause", [](pid_t pid, const FaultContext& ctx) {
     Paused paused(pid);
-    std::this_thread::sleep_for(3s);
+    ctx.hold(3s);
   });
 }
 
 TEST_CASE("fault: kafka: the broker is paused for longer than the session timeout") {
-  survive_on_fixture("longpause", [](pid_t pid) {
+  survive_on_fixture("longpause", [](pid_t pid, const FaultContext& ctx) {
     Paused paused(pid);
-    std::this_thread::sleep_for(9s);  // session.timeout.ms is 6 s
+    ctx.hold(9s);  // session.timeout.ms is 6 s
   });
 }
 
 TEST_CASE("fault: kafka: the broker is killed (kill -9) and restarted on its port and data") {
-  survive_on_fixture("kill", [](pid_t pid) {
+  survive_on_fixture("kill", [](pid_t pid, const FaultContext&) {
+    const int exited = pid_exited_fd(pid);  // taken first: it cannot miss the exit
     send(pid, SIGKILL);
-    if (!wait_until([&] { return !alive(pid); }, 10s))
+    if (!wait_exit(exited, 10s))
       throw Error("the broker (pid " + std::to_string(pid) + ") outlived kill -9 by 10 s");
     TestKafka::get().restart_fixture();
   });

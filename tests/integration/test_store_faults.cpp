@@ -135,8 +135,9 @@ class CountingSink final : public sync::BadRecordSink {
 };
 
 /// Waits (bounded) until `done` holds.
-void wait_for(const std::function<bool()>& done, const char* what) {
-  if (!test::wait_until(done, std::chrono::seconds(60))) FAIL("timed out waiting until " << what);
+void wait_for(const sync::StreamSync& stream,
+              const std::function<bool(const sync::StreamCounters&)>& done, const char* what) {
+  if (!stream.wait_for(done, std::chrono::seconds(60))) FAIL("timed out waiting until " << what);
 }
 
 }  // namespace
@@ -156,9 +157,12 @@ TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses noth
   const auto& c = stream.counters();
 
   test::RunInBackground runner(stream);
-  wait_for([&] { return c.committed_records >= 100; }, "some records are committed");
+  wait_for(
+      stream, [](const auto& c) { return c.committed_records >= 100; },
+      "some records are committed");
   store.set_down(true);
-  wait_for([&] { return c.backing_off.load(); }, "the stream backs off");
+  wait_for(
+      stream, [](const auto& c) { return c.backing_off.load(); }, "the stream backs off");
   store.wait_attempts(8);  // several retries, with the consumer paused meanwhile
   const std::uint64_t committed = c.committed_records;
   const std::uint64_t in_hand = c.records - committed;
@@ -200,7 +204,8 @@ TEST_CASE("fault: a locked SQLite file is waited out, then the stream goes on") 
   sync::StreamSync stream(test::consumer_of(topics, test::TestKafka::unique("g")), *store, bad,
                           options);
   test::RunInBackground runner(stream);
-  wait_for([&] { return stream.counters().backing_off.load(); }, "the stream backs off");
+  wait_for(
+      stream, [](const auto& c) { return c.backing_off.load(); }, "the stream backs off");
   CHECK(stream.counters().committed_records == 0);
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
