@@ -145,8 +145,10 @@ Command setup_consume(CLI::App& app) {
                 "Value bytes per store write at most (accepts KiB/MiB suffixes)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
-  c->add_option("--batch-max-ms", o->batch_max_ms,
-                "Longest a received record waits before its batch is written")
+  c->add_option(
+       "--batch-max-ms", o->batch_max_ms,
+       "Longest a received record waits for more before its batch is written (at once when "
+       "nothing more is waiting and the writer is idle)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("--retry-initial-ms", o->retry_initial_ms,

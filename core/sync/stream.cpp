@@ -117,6 +117,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   std::atomic<std::int64_t> last_commit_ns{0};
 
   bool paused = false;     // fetching stopped while the store fails (consuming thread only)
+  bool took_last = false;  // the last poll returned a record: the next one does not wait
   bool abandoned = false;  // run() failed: leave the group without writing anything more
   std::exception_ptr bad_record_stop;  // the bad record that ends the run (FailOnBadRecord)
   // Partitions assigned to us, and whether each has reached its end.
@@ -458,9 +459,18 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       rethrow_failure();
       // A full batch takes no more records; a paused consumer returns none but is still polled.
       const bool full = batch_full();
-      if (!full || paused)
-        if (auto m = consumer->poll(paused ? 100 : poll_timeout_ms())) take(std::move(*m));
-      if (batch_due() && submit(std::chrono::milliseconds(full ? 100 : 0)) == Handoff::writer_gone)
+      bool drained = false;  // nothing more is waiting now: an idle writer may take the batch
+      if (!full || paused) {
+        auto m = consumer->poll(paused ? 100 : took_last ? 0 : poll_timeout_ms());
+        took_last = m.has_value();
+        drained = !m && !paused;
+        if (m) take(std::move(*m));
+      }
+      // Due by size or age; or, once the records that had arrived are all taken, at once if the
+      // writer is idle: a lone change is written without waiting batch_max_ms, while under load
+      // records gather into a batch as the writer works.
+      if ((batch_due() || drained) &&
+          submit(std::chrono::milliseconds(full ? 100 : 0)) == Handoff::writer_gone)
         return;
       follow_store_health();
       if (progress && Clock::now() >= next_progress) {

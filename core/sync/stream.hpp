@@ -18,8 +18,9 @@ namespace lims::sync {
 struct StreamOptions {
   std::size_t batch_max_events = 1000;
   std::size_t batch_max_bytes = 16u << 20;  // raw value bytes
-  int batch_max_ms = 100;                   // oldest record's longest wait before a write
-  bool exit_at_end = false;       // stop once every assigned partition is drained and committed
+  int batch_max_ms = 100;    // oldest record's longest wait before a write (sooner when nothing
+                             // more is waiting and the writer is idle)
+  bool exit_at_end = false;  // stop once every assigned partition is drained and committed
   std::uint64_t max_records = 0;  // stop after this many records (0: no limit)
   int retry_initial_ms = 100;     // backoff on transient store errors and failed last commits
   int retry_max_ms = 10000;
