@@ -42,6 +42,7 @@ std::string_view job_name(Job job) {
 
 Workload::Workload(const WorkloadOptions& options) : options_(options), rng_(options.seed) {
   if (options_.cameras < 1) throw Error("cameras must be at least 1", ExitCode::usage);
+  if (!(options_.intensity > 0)) throw Error("intensity must be above 0", ExitCode::usage);
   if (options_.image_min_bytes > options_.image_max_bytes)
     throw Error("image size range is empty", ExitCode::usage);
   for (int i = 0; i < options_.image_pool; ++i) {
@@ -51,7 +52,7 @@ Workload::Workload(const WorkloadOptions& options) : options_(options), rng_(opt
     jpegs_.push_back(make_leaf_jpeg(options_.seed * 7919 + static_cast<std::uint64_t>(i), size));
   }
   for (int j = 0; j < kJobCount; ++j) {
-    period_[j] = kPeriods[static_cast<std::size_t>(j)];
+    period_[j] = kPeriods[static_cast<std::size_t>(j)] / options_.intensity;
     if (static_cast<Job>(j) == Job::camera) period_[j] /= options_.cameras;
     next_due_[j] = 0;
   }
@@ -72,6 +73,31 @@ std::pair<Plant, Workload::Image*> Workload::pick(bool (*eligible)(const Image&)
             candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(rng_)]};
   }
   return {Plant::potato, nullptr};
+}
+
+void Workload::prefill(std::int64_t per_plant, Micros now,
+                       const std::function<void(const Change&)>& visit) {
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (Plant plant : kPlants) {
+    auto& list = images(plant);
+    for (std::int64_t n = 0; n < per_plant; ++n) {
+      Image img;
+      img.meta.id = static_cast<std::int64_t>(list.size()) + 1;
+      img.meta.camera_id = std::uniform_int_distribution<int>(1, options_.cameras)(rng_);
+      img.meta.latitude = near(48.5, unit(rng_));
+      img.meta.longitude = near(16.9, unit(rng_));
+      img.meta.created_at = now - (per_plant - n) * 1'000'000;
+      img.meta.is_active = true;
+      const auto& classes = diseases(plant);
+      img.meta.disease =
+          classes[std::uniform_int_distribution<std::size_t>(0, classes.size() - 1)(rng_)];
+      img.meta.percentage = 0.5 + unit(rng_) * 0.5;
+      img.jpeg = std::uniform_int_distribution<std::uint32_t>(
+          0, static_cast<std::uint32_t>(jpegs_.size() - 1))(rng_);
+      list.push_back(img);
+      visit(make(Job::camera, plant, list.back(), 0));
+    }
+  }
 }
 
 std::optional<Change> Workload::next(Micros now) {

@@ -3,6 +3,7 @@
 // deterministic sequence of image changes.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -23,6 +24,7 @@ std::string_view job_name(Job job);
 struct WorkloadOptions {
   std::uint64_t seed = 1;
   int cameras = 1;                      // each camera creates an image every 100 s
+  double intensity = 1;                 // every job's rate is multiplied by this
   std::size_t image_min_bytes = 15000;  // JPEG sizes are spread over [min, max]
   std::size_t image_max_bytes = 30000;
   int image_pool = 16;  // distinct JPEGs generated up front and reused
@@ -48,6 +50,11 @@ class Workload {
   std::optional<Change> next(Micros now);
   /// When the next change is due, in LIMS seconds since the start.
   double next_due_s() const;
+  /// LIMS's pre-filled database: `per_plant` images for each plant (ids 1..per_plant, already
+  /// classified, created before `now` one second apart), which the jobs then work on. Call it
+  /// before next(), at most once: new images get the ids after them. Each image is handed to
+  /// `visit` in turn (not kept: thousands of JPEGs).
+  void prefill(std::int64_t per_plant, Micros now, const std::function<void(const Change&)>& visit);
 
  private:
   struct Image {

@@ -12,5 +12,7 @@ Command setup_simulate(CLI::App& app);
 Command setup_demo(CLI::App& app);
 Command setup_sync_batch(CLI::App& app);
 Command setup_serve(CLI::App& app);
+Command setup_bench(CLI::App& app);
+Command setup_replay(CLI::App& app);
 
 }  // namespace lims::cli

@@ -7,6 +7,7 @@
 #include "metrics/process.hpp"
 #include "store/image_store.hpp"
 #include "stream_http.hpp"
+#include "stream_options.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
 
@@ -29,26 +30,11 @@ struct ConsumeOptions {
   int retry_initial_ms = 100;
   int retry_max_ms = 10000;
   double progress_s = 5;
-  std::string on_bad_record = "dead-letter";
-  std::string dead_letter_topic = "lims-dead-letters";
-  std::string dead_letter_file;
+  BadRecordOptions bad_records;
   double shutdown_timeout_s = 30;
-  std::string listen;  // empty: no HTTP
+  std::string listen;   // empty: no HTTP
+  std::string ack_log;  // empty: none
 };
-
-/// The --on-bad-record policy as a sink.
-std::unique_ptr<sync::BadRecordSink> bad_record_sink(const ConsumeOptions& o,
-                                                     const kafka::ConsumerConfig& consumer) {
-  if (o.on_bad_record == "skip") return std::make_unique<sync::SkipBadRecords>();
-  if (o.on_bad_record == "fail") return std::make_unique<sync::FailOnBadRecord>();
-  if (!o.dead_letter_file.empty())
-    return std::make_unique<sync::DeadLetterFile>(o.dead_letter_file, o.group);
-  sync::DeadLetterTopic::Config config;
-  config.producer = {consumer.brokers, consumer.connect_timeout_ms, consumer.extra};
-  config.topic = o.dead_letter_topic;
-  config.group = o.group;
-  return std::make_unique<sync::DeadLetterTopic>(std::move(config));
-}
 
 int run_consume(const ConsumeOptions& o) {
   std::optional<http::ServerOptions> listen;
@@ -64,6 +50,7 @@ int run_consume(const ConsumeOptions& o) {
   config.from_beginning = o.from_beginning;
   config.report_eof = o.exit_at_end;
   config.connect_timeout_ms = o.kafka.connect_timeout_ms();
+  config.statistics_interval_ms = 1000;  // lims_kafka_received_bytes_total
   config.extra = o.kafka.parsed_properties();
 
   sync::StreamOptions options;
@@ -81,25 +68,16 @@ int run_consume(const ConsumeOptions& o) {
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
   options.metrics = &registry;
-  auto bad_records = bad_record_sink(o, config);
+  std::optional<sync::AckLog> ack_log;
+  if (!o.ack_log.empty()) options.on_acked = ack_log.emplace(o.ack_log).observer();
+  auto bad_records = make_bad_record_sink(o.bad_records, config);
   sync::StreamSync stream(config, *store, *bad_records, options);
 
   std::optional<StreamHttp> http_side;  // after the stream: stops serving before it goes
   if (listen) http_side.emplace(o.store, stream, registry, *listen);
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +
             o.kafka.brokers + " as group " + o.group + " into " + store->describe());
-  sync::StreamSnapshot last = stream.snapshot();
-  auto progress = [&](const sync::StreamSnapshot& now) {
-    log::line(sync::progress_line(now, last));
-    last = now;
-  };
-  try {
-    stream.run(stop_flag(), o.progress_s > 0 ? std::function(progress) : nullptr);
-  } catch (...) {
-    log::line(sync::summary_line(stream.snapshot()));  // what was done, before the error
-    throw;
-  }
-  log::line(sync::summary_line(stream.snapshot()));
+  run_with_summary(stream, o.progress_s, "consume");
   return 0;
 }
 
@@ -158,28 +136,14 @@ Command setup_consume(CLI::App& app) {
   c->add_option("--retry-max-ms", o->retry_max_ms, "Longest backoff between store retries")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  c->add_option("--on-bad-record", o->on_bad_record,
-                "What a rejected record gets: dead-letter (kept, with its reason and origin, "
-                "before its offset is committed), skip (logged only) or fail (exit 4, offset "
-                "not committed)")
-      ->envname("LIMS_ON_BAD_RECORD")
-      ->check(CLI::IsMember({"dead-letter", "skip", "fail"}))
-      ->capture_default_str();
-  c->add_option("--dead-letter-topic", o->dead_letter_topic,
-                "Topic for dead letters: the original key and value, with headers lims.error, "
-                "lims.source.topic, lims.source.partition, lims.source.offset and "
-                "lims.consumer.group")
-      ->envname("LIMS_DEAD_LETTER_TOPIC")
-      ->capture_default_str();
-  c->add_option("--dead-letter-file", o->dead_letter_file,
-                "Append dead letters to this file as JSON lines instead of producing them")
-      ->envname("LIMS_DEAD_LETTER_FILE");
+  add_bad_record_options(c, o->bad_records);
   c->add_option("--shutdown-timeout", o->shutdown_timeout_s,
                 "Seconds a graceful stop may take before the process exits 1 regardless")
       ->envname("LIMS_SHUTDOWN_TIMEOUT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_listen_option(c, o->listen, /*optional_server=*/true);
+  add_ack_log_option(c, o->ack_log);
   c->add_option("--progress", o->progress_s, "Seconds between progress lines on stderr (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -106,7 +106,7 @@ int run_demo(const DemoOptions& o) {
   std::atomic<bool> sim_stop{false}, produced_all{false};
   std::thread simulator([&] {
     try {
-      bench::run_simulator(producer, workload, sim, sim_stop, produced);
+      bench::run_simulator(&producer, workload, sim, sim_stop, produced);
     } catch (const std::exception& e) {
       log::error(std::string("simulator: ") + e.what());
     }

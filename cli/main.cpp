@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
       lims::cli::setup_consume(app),    lims::cli::setup_get_image(app),
       lims::cli::setup_dev_broker(app), lims::cli::setup_simulate(app),
       lims::cli::setup_demo(app),       lims::cli::setup_sync_batch(app),
-      lims::cli::setup_serve(app),
+      lims::cli::setup_serve(app),      lims::cli::setup_bench(app),
+      lims::cli::setup_replay(app),
   };
 
   try {

@@ -38,6 +38,12 @@ void add_topic_prefix_option(CLI::App* app, std::string& prefix) {
       ->envname("LIMS_TOPIC_PREFIX");
 }
 
+void add_ack_log_option(CLI::App* app, std::string& path) {
+  app->add_option("--ack-log", path,
+                  "Write one CSV line per record the store applied, plant,id,version_us,acked_us "
+                  "(flushed per batch): how `lims bench` sees when each change became visible");
+}
+
 void add_listen_option(CLI::App* app, std::string& listen, bool optional_server) {
   app->add_option("--listen", listen,
                   optional_server

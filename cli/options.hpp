@@ -35,6 +35,8 @@ void add_store_option(CLI::App* app, std::string& store);
 inline constexpr const char* kDefaultListen = "0.0.0.0:8080";
 /// --listen HOST:PORT (LIMS_LISTEN).
 void add_listen_option(CLI::App* app, std::string& listen, bool optional_server = false);
+/// --ack-log FILE: one CSV line per record the store applied (sync::AckLog), for `lims bench`.
+void add_ack_log_option(CLI::App* app, std::string& path);
 /// --topic-prefix (LIMS_TOPIC_PREFIX).
 void add_topic_prefix_option(CLI::App* app, std::string& prefix);
 

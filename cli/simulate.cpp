@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "store/image_store.hpp"
 
 namespace lims::cli {
 namespace {
@@ -18,6 +19,9 @@ struct SimulateOptions {
   bench::SimulatorOptions simulator;
   std::string image_size = "15000:30000";
   std::string encoding = "hex";
+  std::string producer_store;               // empty: produce only
+  std::int64_t initial = 0;                 // pre-filled images per plant
+  std::vector<std::string> prefill_stores;  // more stores that start identical to the producer's
 };
 
 /// "MIN:MAX" or "N" in bytes, within what the JPEG generator supports.
@@ -37,6 +41,19 @@ std::pair<std::size_t, std::size_t> parse_size_range(const std::string& text) {
               ExitCode::usage);
 }
 
+/// Writes the --initial images to the producer store and the --prefill-store stores.
+void prefill(bench::Workload& workload, const SimulateOptions& o, store::ImageStore* producer) {
+  std::vector<std::unique_ptr<store::ImageStore>> others;
+  std::vector<store::ImageStore*> targets;
+  if (producer) targets.push_back(producer);
+  for (const auto& uri : o.prefill_stores)
+    targets.push_back(others.emplace_back(store::open_store(uri)).get());
+  const auto written = bench::prefill_stores(workload, o.initial, targets);
+  log::info("simulate: pre-filled " + std::to_string(written) + " images (" +
+            std::to_string(o.initial) + " per plant) into " + std::to_string(targets.size()) +
+            " store(s)");
+}
+
 int run_simulate(SimulateOptions o) {
   install_stop_handlers();
   std::tie(o.workload.image_min_bytes, o.workload.image_max_bytes) = parse_size_range(o.image_size);
@@ -44,11 +61,15 @@ int run_simulate(SimulateOptions o) {
   o.simulator.encoding =
       o.encoding == "base64" ? codec::DataEncoding::base64 : codec::DataEncoding::hex;
   bench::Workload workload(o.workload);
+  std::unique_ptr<store::ImageStore> producer_store;
+  if (!o.producer_store.empty()) producer_store = store::open_store(o.producer_store);
+  o.simulator.producer_store = producer_store.get();
+  if (o.initial > 0) prefill(workload, o, producer_store.get());
   kafka::Producer producer(
       {o.kafka.brokers, o.kafka.connect_timeout_ms(), o.kafka.parsed_properties()});
   bench::SimulatorStats stats;
   const auto start = std::chrono::steady_clock::now();
-  bench::run_simulator(producer, workload, o.simulator, stop_flag(), stats);
+  bench::run_simulator(&producer, workload, o.simulator, stop_flag(), stats);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::line(bench::simulator_summary(stats, seconds));
@@ -63,7 +84,9 @@ Command setup_simulate(CLI::App& app) {
       "simulate",
       "Produce LIMS-shaped image change events, keyed by image id, to the plant topics: camera\n"
       "creates (every 100 s per camera), disease recognition (100 s), activate/deactivate and\n"
-      "metadata edits (300 s each), soft deletes (700 s). Images are real JPEGs. Runs until\n"
+      "metadata edits (300 s each), soft deletes (700 s). Images are real JPEGs. With\n"
+      "--producer-store each change is written there first, as LIMS's Image API does. The same\n"
+      "--seed gives the same sequence of changes (their times are the wall clock's). Runs until\n"
       "--count or --duration, or until Ctrl-C.");
   add_kafka_options(c, o->kafka);
   add_topic_prefix_option(c, o->topic_prefix);
@@ -80,6 +103,22 @@ Command setup_simulate(CLI::App& app) {
   c->add_option("--cameras", o->workload.cameras, "Number of Camera Jobs")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  c->add_option("--intensity", o->workload.intensity,
+                "Multiply every job's rate by this (in LIMS time, unlike --speedup)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--producer-store", o->producer_store,
+                "Write each change here first, then produce it, as LIMS's Image API does (the "
+                "source for sync-batch)")
+      ->envname("LIMS_PRODUCER_STORE");
+  c->add_option("--initial", o->initial,
+                "Pre-fill the producer store with this many classified images per plant before "
+                "the jobs start (LIMS starts with about 2000); no events are produced for them")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->add_option("--prefill-store", o->prefill_stores,
+                "Another store to pre-fill with the same --initial images (LIMS's consumer DB "
+                "starts identical to the producer's); repeatable");
   c->add_option("--image-size", o->image_size, "JPEG size range in bytes, MIN:MAX")
       ->capture_default_str();
   c->add_option("--encoding", o->encoding, "How `data` is encoded in events")

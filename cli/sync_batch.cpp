@@ -22,13 +22,15 @@ struct SyncBatchOptions {
   std::string state = "lims-sync-batch.watermark";
   bool once = false;
   double interval_s = 600;
-  std::string listen;  // empty: no HTTP
+  std::string listen;   // empty: no HTTP
+  std::string ack_log;  // empty: none
 };
 
 /// What sync-batch exports on /metrics: its totals and when a run last finished.
 struct BatchMetrics {
   metrics::Counter& images;
   metrics::Counter& bytes;
+  metrics::Counter& bytes_written;
   metrics::Gauge& last_run;
   explicit BatchMetrics(metrics::Registry& r)
       : images(r.counter("lims_sync_batch_images_total", "Images sync-batch wrote to the target")
@@ -36,12 +38,16 @@ struct BatchMetrics {
         bytes(r.counter("lims_sync_batch_bytes_total",
                         "Document bytes sync-batch read from the source")
                   .with()),
+        bytes_written(r.counter("lims_sync_batch_bytes_written_total",
+                                "Document bytes sync-batch wrote to the target")
+                          .with()),
         last_run(r.gauge("lims_sync_batch_last_run_timestamp_seconds",
                          "When the last complete sync-batch run ended (Unix time)")
                      .with()) {}
   void record(const sync::BatchRunStats& s) {
     images.inc(static_cast<double>(s.images));
     bytes.inc(static_cast<double>(s.bytes_read));
+    bytes_written.inc(static_cast<double>(s.bytes_written));
     if (s.complete)
       last_run.set(
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -76,6 +82,9 @@ int run_sync_batch(const SyncBatchOptions& o) {
     server.emplace(*handlers, *listen);
   }
   sync::Watermark watermark(o.state);
+  std::optional<sync::AckLog> ack_log;
+  sync::WriteObserver on_acked;
+  if (!o.ack_log.empty()) on_acked = ack_log.emplace(o.ack_log).observer();
   const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;
   log::info("sync-batch " + o.mode + " from " + source->describe() + " to " + target->describe() +
             "; watermark in " + watermark.path());
@@ -83,7 +92,7 @@ int run_sync_batch(const SyncBatchOptions& o) {
     const auto next = std::chrono::steady_clock::now() +
                       std::chrono::milliseconds(static_cast<long>(o.interval_s * 1000));
     const sync::BatchRunStats stats =
-        sync::run_batch_sync(*source, *target, mode, watermark, stop_flag());
+        sync::run_batch_sync(*source, *target, mode, watermark, stop_flag(), 200, on_acked);
     batch_metrics.record(stats);
     log::line(sync::batch_summary_line(stats) + (stats.complete ? "" : " (stopped part way)"));
     if (o.once || stop_flag()) return 0;
@@ -120,6 +129,7 @@ Command setup_sync_batch(CLI::App& app) {
       ->envname("LIMS_SYNC_STATE")
       ->capture_default_str();
   add_listen_option(c, o->listen, /*optional_server=*/true);
+  add_ack_log_option(c, o->ack_log);
   return {c, [o] { return run_sync_batch(*o); }};
 }
 

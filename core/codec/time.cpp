@@ -162,4 +162,30 @@ std::string format_time(Micros t) {
   return std::string(buf, p);
 }
 
+std::optional<Micros> parse_duration(std::string_view text) {
+  constexpr std::int64_t kMax = 100 * 366 * kMicrosPerDay;
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  while (!text.empty()) {
+    std::size_t digits = 0;
+    std::int64_t count = 0;
+    while (digits < text.size() && digits < 12 && text[digits] >= '0' && text[digits] <= '9')
+      count = count * 10 + (text[digits++] - '0');
+    if (digits == 0 || digits == text.size()) return std::nullopt;
+    std::int64_t unit = 0;
+    switch (text[digits]) {
+      case 'd': unit = kMicrosPerDay; break;
+      case 'h': unit = 3600 * kMicrosPerSecond; break;
+      case 'm': unit = 60 * kMicrosPerSecond; break;
+      case 's': unit = kMicrosPerSecond; break;
+      default: return std::nullopt;
+    }
+    if (count > kMax / unit) return std::nullopt;
+    total += count * unit;
+    if (total > kMax) return std::nullopt;
+    text.remove_prefix(digits + 1);
+  }
+  return total;
+}
+
 }  // namespace lims::codec

@@ -86,6 +86,14 @@ void wait_for_cluster(rd_kafka_t* rk, const std::string& brokers, int timeout_ms
                 ExitCode::unreachable);
 }
 
+PartitionListHandle to_list(const std::vector<TopicPartition>& parts) {
+  PartitionListHandle list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const auto& tp : parts)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        tp.offset;
+  return list;
+}
+
 std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartition> out;
   if (!list) return out;

@@ -1,5 +1,7 @@
 #include "kafka/consumer.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,17 +11,10 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "kafka/client.hpp"
+#include "kafka/reader.hpp"
 
 namespace lims::kafka {
 namespace {
-
-PartitionListHandle to_list(const std::vector<TopicPartition>& parts) {
-  PartitionListHandle list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
-  for (const auto& tp : parts)
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
-        tp.offset;
-  return list;
-}
 
 std::string join(const std::vector<TopicPartition>& parts) {
   std::string s;
@@ -38,6 +33,8 @@ constexpr std::chrono::steady_clock::duration kMaxWakeInterval = std::chrono::mi
 struct Consumer::Impl {
   RebalanceListener* listener = nullptr;
   bool from_beginning = false;
+  std::optional<std::int64_t> start_time_ms;
+  ReaderConfig lookup;               // for start_time_ms
   std::vector<TopicPartition> seen;  // partitions assigned before (for from_beginning)
   KafkaHandle rk;
   bool closed = false;
@@ -48,17 +45,38 @@ struct Consumer::Impl {
   std::chrono::steady_clock::duration wake_interval = kStallAfter;
 
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  /// Sets the offsets of parts->elems[fresh...] to their first record at start_time_ms.
+  void start_at_time(rd_kafka_topic_partition_list_t* parts, const std::vector<int>& fresh);
   static void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t* parts, void* opaque) noexcept;
   static void error_trampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
   static void commit_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* offsets, void* opaque) noexcept;
+  std::atomic<std::uint64_t> received_bytes{0};
+  static int stats_trampoline(rd_kafka_t* rk, char* json, std::size_t len, void* opaque) noexcept;
 };
+
+int Consumer::Impl::stats_trampoline(rd_kafka_t*, char* json, std::size_t len,
+                                     void* opaque) noexcept {
+  try {
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string text(json, len);
+    simdjson::ondemand::document doc;
+    std::int64_t rx = 0;
+    if (parser.iterate(text).get(doc) == simdjson::SUCCESS &&
+        doc["rx_bytes"].get_int64().get(rx) == simdjson::SUCCESS && rx >= 0)
+      static_cast<Impl*>(opaque)->received_bytes = static_cast<std::uint64_t>(rx);
+  } catch (...) {
+  }
+  return 0;  // librdkafka frees the JSON
+}
 
 Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
     : impl_(std::make_unique<Impl>()) {
   impl_->listener = listener;
   impl_->from_beginning = config.from_beginning;
+  impl_->start_time_ms = config.start_time_ms;
+  impl_->lookup = {config.brokers, config.connect_timeout_ms, config.extra, 10};
   Properties props = {
       {"bootstrap.servers", config.brokers},
       {"group.id", config.group},
@@ -76,6 +94,7 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
       {"queued.max.messages.kbytes", "16384"},
       // A fetch response well under the queue bound, or librdkafka stalls on a full queue.
       {"fetch.max.bytes", "4194304"},
+      {"statistics.interval.ms", std::to_string(config.statistics_interval_ms)},
   };
   props.insert(props.end(), config.extra.begin(), config.extra.end());
   ConfHandle conf = detail::make_conf(props);
@@ -83,6 +102,7 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
   rd_kafka_conf_set_rebalance_cb(conf.get(), Impl::rebalance_trampoline);
   rd_kafka_conf_set_error_cb(conf.get(), Impl::error_trampoline);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), Impl::commit_trampoline);
+  rd_kafka_conf_set_stats_cb(conf.get(), Impl::stats_trampoline);
   impl_->rk = detail::make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_t* rk = impl_->rk.get();
   rd_kafka_poll_set_consumer(rk);
@@ -90,7 +110,7 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
 
   std::vector<TopicPartition> topics;
   for (const auto& t : config.topics) topics.push_back({t, RD_KAFKA_PARTITION_UA});
-  auto list = to_list(topics);
+  auto list = detail::to_list(topics);
   if (rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, list.get()))
     throw Error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
 }
@@ -101,6 +121,8 @@ Consumer::~Consumer() {
   } catch (...) {
   }
 }
+
+std::uint64_t Consumer::received_bytes() const { return impl_->received_bytes; }
 
 void Consumer::close() {
   if (impl_->closed || !impl_->rk) return;
@@ -131,7 +153,7 @@ std::optional<Message> Consumer::poll(int timeout_ms) {
 
 void Consumer::store_offsets(const std::vector<TopicPartition>& next_offsets) {
   if (next_offsets.empty()) return;
-  auto list = to_list(next_offsets);
+  auto list = detail::to_list(next_offsets);
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(impl_->rk.get(), list.get());
   // _STATE / per-partition errors mean the partition moved to another consumer: that consumer
   // re-reads from the last commit, so nothing is lost by skipping it here.
@@ -208,13 +230,16 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
   std::vector<TopicPartition> list = detail::to_vector(parts);
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk.get()), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (from_beginning) {
+    if (from_beginning || start_time_ms) {
+      std::vector<int> fresh;  // assigned for the first time
       for (int i = 0; i < parts->cnt; ++i) {
         TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
         if (std::find(seen.begin(), seen.end(), tp) != seen.end()) continue;
         seen.push_back(tp);
+        fresh.push_back(i);
         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
       }
+      if (!from_beginning && !fresh.empty()) start_at_time(parts, fresh);
     }
     if (!list.empty()) log::info("assigned " + join(list));
     if (cooperative) {
@@ -251,6 +276,25 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
     rd_kafka_assign(rk.get(), nullptr);
   }
   if (listener_error) std::rethrow_exception(listener_error);
+}
+
+void Consumer::Impl::start_at_time(rd_kafka_topic_partition_list_t* parts,
+                                   const std::vector<int>& fresh) {
+  std::vector<TopicPartition> wanted;
+  for (int i : fresh) wanted.push_back({parts->elems[i].topic, parts->elems[i].partition});
+  try {
+    const auto found = Reader(lookup).offsets_at_time(wanted, *start_time_ms);
+    std::string where;
+    for (std::size_t k = 0; k < fresh.size(); ++k) {
+      parts->elems[fresh[k]].offset = found[k].offset;
+      where += (k ? ", " : "") + found[k].topic + "/" + std::to_string(found[k].partition) + "@" +
+               std::to_string(found[k].offset);
+    }
+    log::info("starting at the first records since the time given: " + where);
+  } catch (const std::exception& e) {
+    log::warn(std::string("looking up offsets by time: ") + e.what() +
+              "; reading those partitions from the beginning instead");
+  }
 }
 
 void Consumer::Impl::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,

@@ -33,7 +33,12 @@ struct ConsumerConfig {
   std::string group = "lims-consumer";
   std::vector<std::string> topics;
   bool from_beginning = false;  // ignore committed offsets on the first assignment
-  bool report_eof = false;      // deliver partition-EOF events (for --exit-at-end)
+  /// Else, if set: on a partition's first assignment, ignore committed offsets and start at its
+  /// earliest record stamped at or after this time (ms since the epoch; Reader::offsets_at_time),
+  /// or at its end when it has none. A lookup that fails starts at the beginning (logged).
+  std::optional<std::int64_t> start_time_ms;
+  bool report_eof = false;         // deliver partition-EOF events (for --exit-at-end)
+  int statistics_interval_ms = 0;  // how often received_bytes() is refreshed (0: never)
   int connect_timeout_ms = 10000;
   Properties extra;  // -X pass-through, applied last
 };
@@ -69,6 +74,9 @@ class Consumer {
   /// meanwhile included. A paused consumer's poll() still serves rebalances and events; fetched
   /// records not yet returned are dropped and fetched again on resume, so memory stays small.
   void set_paused(bool paused);
+  /// Bytes received from the brokers (librdkafka's rx_bytes: the wire bytes of every response),
+  /// as of the last statistics report (ConsumerConfig::statistics_interval_ms). Thread-safe.
+  std::uint64_t received_bytes() const;
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;
   /// Leaves the group (revoking through the listener) and stops. Idempotent.

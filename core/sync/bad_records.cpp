@@ -1,14 +1,13 @@
 #include "sync/bad_records.hpp"
 
 #include <fcntl.h>
-#include <simdjson.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "codec/api_json.hpp"
-#include "codec/binary.hpp"
+#include "codec/record_line.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 
@@ -19,25 +18,10 @@ std::string_view bytes_of(const char* data, std::size_t size) {
   return data ? std::string_view(data, size) : std::string_view();
 }
 
-/// `"name":"text"` when the bytes are UTF-8, else `"name_base64":"..."`; `"name":null` if absent.
-void append_bytes_field(std::string& out, std::string_view name, const char* data,
-                        std::size_t size) {
-  out += '"';
-  out += name;
-  if (!data) {
-    out += "\":null";
-    return;
-  }
-  const std::string_view bytes(data, size);
-  if (simdjson::validate_utf8(data, size)) {
-    out += "\":";
-    codec::append_json_string(out, bytes);
-    return;
-  }
-  out += "_base64\":\"";
-  out += codec::encode_base64(
-      std::span(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)));
-  out += '"';
+/// The bytes, or nullopt when absent (no key, a tombstone).
+std::optional<std::string_view> present_bytes(const char* data, std::size_t size) {
+  if (!data) return std::nullopt;
+  return std::string_view(data, size);
 }
 
 }  // namespace
@@ -103,9 +87,9 @@ std::string dead_letter_json(const codec::RawRecord& record, std::string_view re
   out += ",\"group\":";
   codec::append_json_string(out, group);
   out += ',';
-  append_bytes_field(out, "key", record.key, record.key_size);
+  codec::append_bytes_field(out, "key", present_bytes(record.key, record.key_size));
   out += ',';
-  append_bytes_field(out, "value", record.value, record.value_size);
+  codec::append_bytes_field(out, "value", present_bytes(record.value, record.value_size));
   out += '}';
   return out;
 }

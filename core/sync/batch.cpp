@@ -19,11 +19,12 @@ constexpr Micros kBeginning = std::numeric_limits<Micros>::min() / 2;
 
 /// Writes `records` to the target under the guard; adds to `stats`.
 void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& records, Plant plant,
-                 BatchRunStats& stats) {
+                 BatchRunStats& stats, const WriteObserver& on_acked) {
   std::vector<store::Write> writes;
   writes.reserve(records.size());
   for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
   const auto results = target.apply(writes);
+  if (on_acked && !writes.empty()) on_acked(writes, results);
   for (std::size_t i = 0; i < results.size(); ++i) {
     switch (results[i].outcome) {
       case store::Outcome::applied:
@@ -77,8 +78,8 @@ void Watermark::save(Micros value) {
 }
 
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
-                             Watermark& watermark, const std::atomic<bool>& stop,
-                             std::size_t chunk) {
+                             Watermark& watermark, const std::atomic<bool>& stop, std::size_t chunk,
+                             const WriteObserver& on_acked) {
   const auto started = std::chrono::steady_clock::now();
   BatchRunStats stats;
   const Micros since = mode == BatchMode::full ? kBeginning : watermark.value();
@@ -94,13 +95,13 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
       if (mode == BatchMode::full) seen.insert(r.id);
       records.push_back(std::move(r));
       if (records.size() >= chunk) {
-        write_chunk(target, records, plant, stats);
+        write_chunk(target, records, plant, stats, on_acked);
         records.clear();
       }
       return true;
     });
     if (!stats.complete) break;
-    write_chunk(target, records, plant, stats);
+    write_chunk(target, records, plant, stats, on_acked);
     if (mode == BatchMode::full) delete_missing(target, plant, seen, stats);
   }
   // The watermark moves only after every plant is written: it never runs ahead of the data.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/image_store.hpp"
+#include "sync/ack_log.hpp"
 
 namespace lims::sync {
 
@@ -44,8 +45,9 @@ class Watermark {
 /// the watermark to the newest version copied, only once everything before it is written.
 /// Full: every record, and deletes from the target what the source lacks. Stops between chunks
 /// when `stop` is set (then `complete` is false and the watermark stays).
+/// `on_acked`, if set, is told about each chunk the target acknowledged.
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
                              Watermark& watermark, const std::atomic<bool>& stop,
-                             std::size_t chunk = 200);
+                             std::size_t chunk = 200, const WriteObserver& on_acked = {});
 
 }  // namespace lims::sync

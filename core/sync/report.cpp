@@ -13,25 +13,27 @@ std::string format(const char* fmt, auto... args) {
 }
 }  // namespace
 
-std::string summary_line(const StreamSnapshot& s) {
+std::string summary_line(const StreamSnapshot& s, std::string_view what) {
   return format(
-      "consume: %llu records: %llu applied, %llu stale, %llu deleted, %llu bad; "
+      "%.*s: %llu records: %llu applied, %llu stale, %llu deleted, %llu bad; "
       "steady rate %.0f events/s, %.1f MB/s (%llu records in %.2f s)",
-      static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.applied),
-      static_cast<unsigned long long>(s.stale), static_cast<unsigned long long>(s.deleted),
-      static_cast<unsigned long long>(s.bad), s.events_per_s(), s.mb_per_s(),
-      static_cast<unsigned long long>(s.steady_records), s.steady_s);
+      static_cast<int>(what.size()), what.data(), static_cast<unsigned long long>(s.records),
+      static_cast<unsigned long long>(s.applied), static_cast<unsigned long long>(s.stale),
+      static_cast<unsigned long long>(s.deleted), static_cast<unsigned long long>(s.bad),
+      s.events_per_s(), s.mb_per_s(), static_cast<unsigned long long>(s.steady_records),
+      s.steady_s);
 }
 
-std::string progress_line(const StreamSnapshot& s, const StreamSnapshot& before) {
+std::string progress_line(const StreamSnapshot& s, const StreamSnapshot& before,
+                          std::string_view what) {
   const double dt = s.elapsed_s - before.elapsed_s;
   const double rate = dt > 0 ? (s.records - before.records) / dt : 0;
   const double mb = dt > 0 ? (s.bytes - before.bytes) / dt / 1e6 : 0;
   return format(
-      "consume: %llu records (%.0f events/s, %.1f MB/s): %llu applied, %llu stale, "
+      "%.*s: %llu records (%.0f events/s, %.1f MB/s): %llu applied, %llu stale, "
       "%llu deleted, %llu bad; lag %lld",
-      static_cast<unsigned long long>(s.records), rate, mb,
-      static_cast<unsigned long long>(s.applied), static_cast<unsigned long long>(s.stale),
+      static_cast<int>(what.size()), what.data(), static_cast<unsigned long long>(s.records), rate,
+      mb, static_cast<unsigned long long>(s.applied), static_cast<unsigned long long>(s.stale),
       static_cast<unsigned long long>(s.deleted), static_cast<unsigned long long>(s.bad),
       static_cast<long long>(s.lag));
 }

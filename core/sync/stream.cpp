@@ -165,6 +165,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
         "Records the codec or the store rejected (dead-lettered, or skipped under "
         "--on-bad-record skip)",
         {}, [this](const metrics::Emit& emit) { emit({}, counters.bad); });
+    registry.counter_callback(
+        "lims_kafka_received_bytes_total",
+        "Bytes received from the Kafka brokers on the wire (librdkafka rx_bytes, as of its last "
+        "statistics report)",
+        {}, [this](const metrics::Emit& emit) {
+          if (consumer) emit({}, static_cast<double>(consumer->received_bytes()));
+        });
     registry.gauge_callback(
         "lims_consumer_lag", "Records between our position and the end, per partition",
         {"topic", "partition"}, [this](const metrics::Emit& emit) {
@@ -213,6 +220,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     std::vector<store::WriteResult> results;
     const auto started = Clock::now();
     if (!writes.empty() && !write_with_retry(writes, results)) return false;
+    if (options.on_acked && !writes.empty()) options.on_acked(writes, results);
     instruments.store_write_seconds->observe(
         std::chrono::duration<double>(Clock::now() - started).count());
     instruments.batch_events->observe(static_cast<double>(batch.records));
@@ -359,6 +367,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       if (tp.partition == m.partition() && tp.topic == m.topic()) at_end = eof;
   }
 
+  /// True when `m` is at or past its partition's offset in options.end_offsets.
+  bool reached_end_offset(const kafka::Message& m) const {
+    return std::any_of(options.end_offsets.begin(), options.end_offsets.end(), [&](const auto& e) {
+      return e.partition == m.partition() && e.topic == m.topic() && m.offset() + 1 >= e.offset;
+    });
+  }
+
   bool at_end() const {
     return !assigned.empty() &&
            std::all_of(assigned.begin(), assigned.end(), [](const auto& a) { return a.second; });
@@ -402,7 +417,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   void count(const kafka::Message& m) {
     if (counters.records == 0) first_record_ns = now_ns();
     if (filling->empty()) filling->opened = Clock::now();
-    mark_eof(m, false);
+    mark_eof(m, reached_end_offset(m));
     ++counters.records;
     counters.bytes += m.value_size();
     filling->records++;

@@ -11,6 +11,7 @@
 #include "kafka/consumer.hpp"
 #include "metrics/registry.hpp"
 #include "store/image_store.hpp"
+#include "sync/ack_log.hpp"
 #include "sync/bad_records.hpp"
 
 namespace lims::sync {
@@ -21,6 +22,9 @@ struct StreamOptions {
   int batch_max_ms = 100;    // oldest record's longest wait before a write (sooner when nothing
                              // more is waiting and the writer is idle)
   bool exit_at_end = false;  // stop once every assigned partition is drained and committed
+  /// With exit_at_end: a partition listed here also counts as drained once the record before
+  /// its offset is read, even if more have arrived since (e.g. the end offsets at start).
+  std::vector<kafka::TopicPartition> end_offsets;
   std::uint64_t max_records = 0;  // stop after this many records (0: no limit)
   int retry_initial_ms = 100;     // backoff on transient store errors and failed last commits
   int retry_max_ms = 10000;
@@ -30,6 +34,9 @@ struct StreamOptions {
   /// README "Metrics"); null: kept privately. The registry must not be rendered once the
   /// StreamSync is gone (its lag and counter callbacks read it).
   metrics::Registry* metrics = nullptr;
+  /// Told about each batch once the store has acknowledged it, before its offsets are committed
+  /// (e.g. an AckLog); empty: nobody.
+  WriteObserver on_acked;
 };
 
 /// Counters, readable from any thread while the stream runs.

@@ -36,6 +36,7 @@ DS_VAR = "${datasource}"
 COUNTERS = {
     "lims_events_total", "lims_event_bytes_total", "lims_events_stale_total",
     "lims_events_dead_lettered_total", "lims_sync_batch_images_total", "lims_sync_batch_bytes_total",
+    "lims_sync_batch_bytes_written_total", "lims_kafka_received_bytes_total",
 }
 GAUGES = {"lims_consumer_lag", "lims_sync_batch_last_run_timestamp_seconds"}
 HISTOGRAMS = {"lims_store_write_seconds", "lims_end_to_end_seconds", "lims_batch_events"}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <vector>
 
 #include "bench/workload.hpp"
 
@@ -87,6 +88,39 @@ TEST_CASE("workload: changes carry the whole record, stamped when they happen") 
     if (c->job == bench::Job::soft_delete) CHECK(r.is_deleted);
     state[{c->plant, r.id}] = r;
   }
+}
+
+TEST_CASE("workload: intensity multiplies every job's rate") {
+  auto o = small_images(1);
+  o.intensity = 2;
+  bench::Workload w(o);
+  auto count = jobs_until(w, 3500);  // as 7000 s at intensity 1
+  CHECK(count[bench::Job::camera] == 70);
+  CHECK(count[bench::Job::activate] == 24);
+  CHECK(count[bench::Job::soft_delete] == 10);
+}
+
+TEST_CASE("workload: a pre-filled database comes first, classified, and new ids follow it") {
+  bench::Workload w(small_images(3));
+  const Micros now = 1'700'000'000'000'000;
+  std::map<Plant, std::vector<std::int64_t>> ids;
+  w.prefill(4, now, [&](const bench::Change& c) {
+    ids[c.plant].push_back(c.record.id);
+    CHECK(c.record.disease.has_value());
+    CHECK(c.record.created_at < now);
+    CHECK_FALSE(c.record.data.empty());
+  });
+  for (Plant p : kPlants) CHECK(ids[p] == std::vector<std::int64_t>{1, 2, 3, 4});
+  for (Micros t = now; w.next_due_s() < 1000; ++t)
+    if (auto c = w.next(t); c && c->job == bench::Job::camera) CHECK(c->record.id > 4);
+}
+
+TEST_CASE("workload: the same seed pre-fills the same images") {
+  bench::Workload a(small_images(5)), b(small_images(5));
+  std::vector<ImageRecord> ra, rb;
+  a.prefill(3, 1000, [&](const bench::Change& c) { ra.push_back(c.record); });
+  b.prefill(3, 1000, [&](const bench::Change& c) { rb.push_back(c.record); });
+  CHECK(ra == rb);
 }
 
 }  // namespace lims

@@ -1,0 +1,392 @@
+#include "bench/bench.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "bench/visibility.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "http/client.hpp"
+#include "kafka/mock_cluster.hpp"
+#include "kafka/producer.hpp"
+#include "metrics/scrape.hpp"
+#include "store/image_store.hpp"
+
+namespace lims::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Micros now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A loopback port nobody listens on now.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw Error("bench: no free loopback port");
+  return ntohs(addr.sin_port);
+}
+
+/// `given`, or a fresh SQLite file in the run's directory.
+std::string store_uri(const std::string& given, const BenchOptions& o, const char* file) {
+  if (!given.empty()) return given;
+  const std::string path = o.dir + "/" + file;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  return "sqlite:" + path;
+}
+
+std::string seconds_arg(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+/// One path's process and what has been seen of it.
+struct ActivePath {
+  PathKind kind = PathKind::stream;
+  int port = 0;
+  std::string log_path;
+  std::unique_ptr<Child> child;
+  std::unique_ptr<Visibility> visibility;
+  std::size_t visible = 0;
+  PathRun run;
+
+  /// The path's wire-byte counter from its /metrics, if it answers.
+  std::optional<double> scrape_wire() const {
+    auto response = http::get("127.0.0.1", port, "/metrics");
+    if (!response || response->status != 200) return std::nullopt;
+    if (kind == PathKind::stream)
+      return metrics::sample_sum(response->body, "lims_kafka_received_bytes_total");
+    const auto read = metrics::sample_sum(response->body, "lims_sync_batch_bytes_total");
+    const auto written = metrics::sample_sum(response->body, "lims_sync_batch_bytes_written_total");
+    if (!read || !written) return std::nullopt;
+    return *read + *written;
+  }
+
+  /// Throws lims::Error if the process has ended.
+  void check_alive() {
+    if (child->running()) return;
+    throw Error("bench: the " + std::string(path_name(kind)) + " path's process exited with " +
+                std::to_string(child->usage().exit_code) + "; see " + log_path);
+  }
+};
+
+struct Plan {
+  std::string brokers, producer_uri, stream_uri, batch_uri, group;
+  int partitions = 1;
+};
+
+std::vector<std::string> path_argv(PathKind kind, const BenchOptions& o, const Plan& plan,
+                                   int port) {
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  const std::string acks = o.dir + "/" + std::string(path_name(kind)) + "-acks.csv";
+  if (kind == PathKind::stream) {
+    std::vector<std::string> argv = {o.lims_binary, "consume",  "--brokers",       plan.brokers,
+                                     "--group",     plan.group, "--store",         plan.stream_uri,
+                                     "--listen",    listen,     "--ack-log",       acks,
+                                     "--progress",  "0",        "--on-bad-record", "skip"};
+    if (!o.topic_prefix.empty()) argv.insert(argv.end(), {"--topic-prefix", o.topic_prefix});
+    // The embedded Kafka answers a fetch that finds nothing only when its wait is over, where a
+    // real broker answers as soon as a record arrives: a short wait models the real broker.
+    if (o.brokers.empty()) argv.insert(argv.end(), {"-X", "fetch.wait.max.ms=10"});
+    return argv;
+  }
+  const std::string state = o.dir + "/batch.watermark";
+  fs::remove(state);
+  return {o.lims_binary, "sync-batch",
+          "--from",      plan.producer_uri,
+          "--to",        plan.batch_uri,
+          "--mode",      o.batch_mode,
+          "--interval",  seconds_arg(o.batch_interval_s / o.speedup),
+          "--state",     state,
+          "--listen",    listen,
+          "--ack-log",   acks};
+}
+
+/// Starts the path's process and waits until it reports ready (stream: partitions assigned).
+ActivePath start_path(PathKind kind, const BenchOptions& o, const Plan& plan) {
+  ActivePath p;
+  p.kind = kind;
+  p.port = free_port();
+  p.log_path = o.dir + "/" + std::string(path_name(kind)) + ".log";
+  fs::remove(p.log_path);
+  const std::string acks = o.dir + "/" + std::string(path_name(kind)) + "-acks.csv";
+  fs::remove(acks);
+  p.visibility = std::make_unique<Visibility>(acks);
+  p.child = std::make_unique<Child>(path_argv(kind, o, plan, p.port), p.log_path);
+  p.run.kind = kind;
+  p.run.log_path = p.log_path;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    p.check_alive();
+    if (auto r = http::get("127.0.0.1", p.port, "/readyz", std::chrono::milliseconds(500));
+        r && r->status == 200)
+      return p;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw Error("bench: the " + std::string(path_name(kind)) +
+              " path was not ready within 60 s; see " + p.log_path);
+}
+
+/// Partitions per topic for the embedded Kafka: as asked, else 1 (as LIMS), else for --max
+/// enough that the backlog fits the embedded Kafka's 5 MiB per partition with room to spare.
+int partitions_for(const BenchOptions& o) {
+  if (o.partitions > 0) return o.partitions;
+  if (!o.max) return 1;
+  const double event_bytes =
+      static_cast<double>(o.workload.image_min_bytes + o.workload.image_max_bytes) + 1000;
+  const double per_topic = static_cast<double>(o.count) * event_bytes / 3;
+  return std::max(1, static_cast<int>(std::ceil(per_topic / (3.0 * (1 << 20)))));
+}
+
+/// Records the broker no longer had when the stream asked for them, from its log.
+std::uint64_t count_offset_resets(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::uint64_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("out of range") != std::string::npos ||
+        line.find("OFFSET_OUT_OF_RANGE") != std::string::npos)
+      ++n;
+  return n;
+}
+
+/// The runs sync-batch reported in its log ("sync-batch: N images, R bytes read, ...").
+std::vector<BatchRunLine> read_batch_runs(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::vector<BatchRunLine> runs;
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find("sync-batch: ");
+    if (at == std::string::npos) continue;
+    BatchRunLine r;
+    unsigned long long images, read, written;
+    if (std::sscanf(line.c_str() + at,
+                    "sync-batch: %llu images, %llu bytes read, %llu bytes written in %lf s",
+                    &images, &read, &written, &r.seconds) != 4)
+      continue;
+    r.images = images;
+    r.bytes_read = read;
+    r.bytes_written = written;
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+}  // namespace
+
+std::string_view path_name(PathKind kind) { return kind == PathKind::stream ? "stream" : "batch"; }
+
+namespace {
+
+/// The run once the stores are filled and the broker is up: the paths, the workload, the drain.
+class Runner {
+ public:
+  Runner(const BenchOptions& o, const Plan& plan, const std::atomic<bool>& stop)
+      : o_(o), plan_(plan), stop_(stop) {}
+
+  RunResult run(Workload& workload, store::ImageStore& producer_store, kafka::Producer* producer) {
+    SimulatorOptions sim;
+    sim.speedup = o_.speedup;
+    sim.topic_prefix = o_.topic_prefix;
+    sim.producer_store = &producer_store;
+    sim.on_event = [this](const ProducedEvent& e) {
+      std::lock_guard lock(mutex_);
+      events_.push_back(e);
+    };
+    SimulatorStats stats;
+    if (o_.max) {  // the backlog first, then the paths drain it
+      sim.max_rate = true;
+      sim.count = o_.count;
+      log::info("bench: writing a backlog of " + std::to_string(o_.count) + " changes");
+      run_simulator(producer, workload, sim, stop_, stats);
+    }
+    for (PathKind kind : o_.paths) paths_.push_back(start_path(kind, o_, plan_));
+    result_.started_at = now_micros();
+    start_ = Clock::now();
+    std::atomic<bool> sim_stop{false}, sim_done{o_.max};
+    std::thread simulator;
+    if (!o_.max) {
+      sim.duration_s = o_.duration_s;
+      simulator = std::thread([&] {
+        try {
+          run_simulator(producer, workload, sim, sim_stop, stats);
+        } catch (const std::exception& e) {
+          log::error(std::string("bench: simulator: ") + e.what());
+        }
+        sim_done = true;
+      });
+    }
+    try {
+      follow(sim_done);
+    } catch (...) {
+      sim_stop = true;
+      if (simulator.joinable()) simulator.join();
+      throw;
+    }
+    sim_stop = true;
+    if (simulator.joinable()) simulator.join();
+    finish();
+    return std::move(result_);
+  }
+
+ private:
+  double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  /// Reads acks and scrapes until every change is visible on every path, or the drain times out.
+  void follow(const std::atomic<bool>& sim_done) {
+    std::optional<Clock::time_point> drain_deadline;
+    auto next_tick = Clock::now();
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::size_t produced;
+      {
+        std::lock_guard lock(mutex_);
+        produced = events_.size();
+        for (auto& p : paths_) {
+          p.visibility->read_acks();
+          p.visible = p.visibility->resolve(events_);
+        }
+      }
+      if (Clock::now() >= next_tick) {
+        next_tick += std::chrono::seconds(1);
+        scrape();
+        progress(produced, sim_done);
+      }
+      for (auto& p : paths_) p.check_alive();
+      if (stop_) {
+        result_.stopped = true;
+        return;
+      }
+      if (!sim_done) continue;
+      if (!drain_deadline) drain_deadline = Clock::now() + drain_timeout();
+      bool all = true;
+      for (const auto& p : paths_) all = all && p.visible == produced;
+      if (all) return;
+      if (Clock::now() > *drain_deadline) {
+        log::warn("bench: gave up waiting for changes that never became visible");
+        return;
+      }
+    }
+  }
+
+  /// How long after the workload a path may take to show the last change.
+  Clock::duration drain_timeout() const {
+    double seconds = 30;
+    for (const auto& p : paths_)
+      if (p.kind == PathKind::batch)
+        seconds = std::max(seconds, 2 * o_.batch_interval_s / o_.speedup + 60);
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+
+  void scrape() {
+    const double t = elapsed_s();
+    for (auto& p : paths_)
+      if (auto wire = p.scrape_wire()) p.run.wire_timeline.emplace_back(t, *wire);
+  }
+
+  void progress(std::size_t produced, bool sim_done) const {
+    std::string line = "bench: " + std::to_string(static_cast<int>(elapsed_s())) + " s, " +
+                       std::to_string(produced) + " changes written" + (sim_done ? " (done)" : "");
+    for (const auto& p : paths_)
+      line += "; " + std::string(path_name(p.kind)) + " " + std::to_string(p.visible) + " visible";
+    log::line(line);
+  }
+
+  /// Lets the stream's Kafka statistics catch up, scrapes once more and stops the processes.
+  void finish() {
+    // librdkafka reports its byte counters once a second: wait for one more report.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    scrape();
+    result_.seconds = elapsed_s();
+    for (auto& p : paths_) {
+      p.run.usage = p.child->stop();
+      p.visibility->read_acks();
+      p.visibility->resolve(events_);
+      for (std::size_t i = 0; i < events_.size(); ++i)
+        p.run.visible_at.push_back(p.visibility->visible_at(i));
+      if (!p.run.wire_timeline.empty()) p.run.wire_bytes = p.run.wire_timeline.back().second;
+      if (p.kind == PathKind::stream) p.run.offset_resets = count_offset_resets(p.log_path);
+      if (p.kind == PathKind::batch) p.run.batch_runs = read_batch_runs(p.log_path);
+      result_.paths.push_back(std::move(p.run));
+    }
+    result_.events = std::move(events_);
+  }
+
+  const BenchOptions& o_;
+  const Plan& plan_;
+  const std::atomic<bool>& stop_;
+  std::mutex mutex_;
+  std::vector<ProducedEvent> events_;
+  std::vector<ActivePath> paths_;
+  Clock::time_point start_;
+  RunResult result_;
+};
+
+}  // namespace
+
+RunResult run_bench(const BenchOptions& o, const std::atomic<bool>& stop) {
+  fs::create_directories(o.dir);
+  const bool stream = std::find(o.paths.begin(), o.paths.end(), PathKind::stream) != o.paths.end();
+  const bool batch = std::find(o.paths.begin(), o.paths.end(), PathKind::batch) != o.paths.end();
+  Plan plan;
+  plan.partitions = partitions_for(o);
+  plan.group = "lims-bench-" + std::to_string(now_micros() / 1000);
+  std::optional<kafka::MockCluster> cluster;
+  if (stream && o.brokers.empty()) {
+    cluster.emplace();
+    for (Plant p : kPlants)
+      cluster->create_topic(o.topic_prefix + std::string(plant_name(p)), plan.partitions);
+    plan.brokers = cluster->bootstrap_servers();
+  } else {
+    plan.brokers = o.brokers;
+  }
+  plan.producer_uri = store_uri(o.producer_store, o, "producer.db");
+  auto producer_store = store::open_store(plan.producer_uri);
+  std::vector<store::ImageStore*> prefill = {producer_store.get()};
+  std::vector<std::unique_ptr<store::ImageStore>> consumers;
+  if (stream) {
+    plan.stream_uri = store_uri(o.stream_store, o, "stream.db");
+    prefill.push_back(consumers.emplace_back(store::open_store(plan.stream_uri)).get());
+  }
+  if (batch) {
+    plan.batch_uri = store_uri(o.batch_store, o, "batch.db");
+    prefill.push_back(consumers.emplace_back(store::open_store(plan.batch_uri)).get());
+  }
+  Workload workload(o.workload);
+  if (o.initial > 0) {
+    log::info("bench: pre-filling " + std::to_string(prefill.size()) + " stores with " +
+              std::to_string(o.initial) + " images per plant");
+    prefill_stores(workload, o.initial, prefill);
+  }
+  consumers.clear();  // the paths' processes open them
+  std::optional<kafka::Producer> producer;
+  if (stream) producer.emplace(kafka::ProducerConfig{plan.brokers, 10000, {}});
+  Runner runner(o, plan, stop);
+  RunResult result = runner.run(workload, *producer_store, producer ? &*producer : nullptr);
+  result.options = o;
+  result.partitions = plan.partitions;
+  return result;
+}
+
+}  // namespace lims::bench

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# e2e: `lims bench` as a user runs it, on short embedded workloads: both paths with an SLA, a
+# sweep, and --max; every file there with its columns, one events.csv row per change and path,
+# summaries that add up, charts that parse as XML. Then `lims simulate` with the same seed twice
+# into producer stores: the same changes.
+set -euo pipefail
+LIMS=$(realpath "${1:?usage: bench.sh PATH/TO/lims}")
+E2E_TAG=e2e.bench
+source "$(dirname "$0")/lib.sh"
+e2e_init
+
+# check_run DIR PATHS: the files of one run, cross-checked.
+check_run() {
+  local dir=$1 paths=$2
+  for f in events.csv timeline.csv summary.csv latency_cdf.svg bytes_over_time.svg report.md; do
+    [[ -s $dir/$f ]] || fail "$dir/$f is missing or empty"
+  done
+  $PY - "$dir" "$paths" <<'PY' || fail "$dir: the files do not add up"
+import csv, sys, xml.etree.ElementTree as ET
+d, paths = sys.argv[1], sys.argv[2].split(",")
+def rows(name, header):
+    with open(f"{d}/{name}") as f:
+        r = list(csv.reader(f))
+    assert r[0] == header.split(","), f"{name}: header {r[0]}"
+    return [dict(zip(r[0], x)) for x in r[1:]]
+events = rows("events.csv", "mode,plant,id,op,bytes,produced_at,visible_at,latency_ms")
+summary = rows("summary.csv", "mode,events,visible,lost,payload_bytes,wire_bytes,bytes_per_s,"
+               "events_per_s,p50_ms,p95_ms,p99_ms,max_ms,within_sla,cpu_s,peak_rss_mib,"
+               "vcpu_at_lims_pace,annual_cost_usd")
+timeline = rows("timeline.csv", "second,mode,events,payload_bytes,wire_bytes")
+assert [s["mode"] for s in summary] == paths, summary
+for s in summary:
+    mine = [e for e in events if e["mode"] == s["mode"]]
+    assert len(mine) == int(s["events"]) > 0, (s["mode"], len(mine), s["events"])
+    seen = [e for e in mine if e["visible_at"]]
+    assert len(seen) == int(s["visible"]) == int(s["events"]), f"{s['mode']}: lost changes"
+    assert all(float(e["latency_ms"]) >= 0 for e in seen)
+    assert max(float(e["latency_ms"]) for e in seen) == float(s["max_ms"])
+    assert sum(float(t["events"]) for t in timeline if t["mode"] == s["mode"]) == len(seen)
+    assert float(s["wire_bytes"]) > 0 and float(s["cpu_s"]) > 0 and float(s["peak_rss_mib"]) > 1
+for svg in ("latency_cdf.svg", "bytes_over_time.svg"):
+    root = ET.parse(f"{d}/{svg}").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    assert root.iter("{http://www.w3.org/2000/svg}polyline"), svg
+PY
+}
+
+step "bench --mode both: two paths, their files, the SLA column"
+"$LIMS" bench --duration 3 --speedup 600 --initial 10 --sla 10s --out both 2>both.err ||
+  { cat both.err; fail "bench exited $?"; }
+grep -q '^bench: [0-9]* s, [0-9]* changes written' both.err || fail "no progress line"
+check_run both stream,batch
+grep -q '| stream | ' both/report.md && grep -q 'within SLA' both/report.md ||
+  fail "report.md lacks the summary table with the SLA"
+say "both paths measured"
+
+step "bench --sweep intensity=1,2 --mode batch: a run per value and the scaling table"
+"$LIMS" bench --mode batch --duration 2 --speedup 600 --initial 5 --sweep intensity=1,2 \
+  --out sweep 2>sweep.err || { cat sweep.err; fail "sweep exited $?"; }
+check_run sweep/intensity-1 batch
+check_run sweep/intensity-2 batch
+[[ $(grep -c '^[12],batch,' sweep/sweep.csv) == 2 ]] || fail "sweep.csv lacks a row per value"
+grep -q '^| 2 | batch |' sweep/report.md || fail "no scaling table"
+say "sweep done"
+
+step "bench --max --mode stream: a backlog drained"
+"$LIMS" bench --mode stream --max --count 300 --initial 0 --out max 2>max.err ||
+  { cat max.err; fail "bench --max exited $?"; }
+check_run max stream
+[[ $(grep -c '^stream,' max/events.csv) == 300 ]] || fail "events.csv lacks the 300 changes"
+say "backlog drained"
+
+step "bench: usage errors"
+"$LIMS" bench --sweep colour=1,2 --out x 2>err && fail "an unknown sweep parameter was accepted"
+grep -q 'expected intensity=... or cameras=...' err || fail "unclear sweep error: $(cat err)"
+"$LIMS" bench --sla soon --out x 2>err && fail "a bad --sla was accepted"
+grep -q "\-\-sla 'soon': expected a duration" err || fail "unclear --sla error: $(cat err)"
+
+step "simulate: the same seed writes the same changes to the producer store"
+start_broker 1 broker.err
+for run in a b; do
+  "$LIMS" simulate -b "$BROKERS" --max-rate --count 40 --seed 9 --initial 3 \
+    --producer-store "sqlite:$run.db" 2>"sim-$run.err" || fail "simulate exited $?"
+done
+"$LIMS" simulate -b "$BROKERS" --max-rate --count 40 --seed 10 --initial 3 \
+  --producer-store sqlite:c.db 2>/dev/null
+dump() {  # everything but the times, which are the wall clock's
+  $PY -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for t, in db.execute("select name from sqlite_master where type = ? order by name", ("table",)):
+    cols = [("length(data)" if c[1] == "data" else c[1])
+            for c in db.execute(f"pragma table_info({t})") if "_at" not in c[1]]
+    for row in db.execute("select " + ", ".join(cols) + f" from {t} order by 1, 2"):
+        print(t, row)' "$1"
+}
+[[ $(dump a.db | wc -l) -gt 15 ]] || fail "the producer store holds too little: $(dump a.db | wc -l)"
+cmp -s <(dump a.db) <(dump b.db) || fail "two runs with seed 9 wrote different changes"
+cmp -s <(dump a.db) <(dump c.db) && fail "seeds 9 and 10 wrote the same changes"
+say "deterministic"
+step "PASS"
