@@ -20,6 +20,7 @@
 #include "http/client.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "kafka/producer.hpp"
+#include "kafka/reader.hpp"
 #include "metrics/scrape.hpp"
 #include "store/image_store.hpp"
 
@@ -73,16 +74,37 @@ struct ActivePath {
   std::size_t visible = 0;
   PathRun run;
 
-  /// The path's wire-byte counter from its /metrics, if it answers.
-  std::optional<double> scrape_wire() const {
+  // The stream: since when it has had no lag and made nothing more visible (nothing more will
+  // come: what is still missing is lost).
+  std::optional<Clock::time_point> idle_since;
+  std::size_t visible_at_scrape = 0;
+
+  /// Reads /metrics: adds the wire-byte counter to the timeline, and follows the stream's lag.
+  void scrape(double t, std::size_t now_visible) {
     auto response = http::get("127.0.0.1", port, "/metrics");
-    if (!response || response->status != 200) return std::nullopt;
-    if (kind == PathKind::stream)
-      return metrics::sample_sum(response->body, "lims_kafka_received_bytes_total");
-    const auto read = metrics::sample_sum(response->body, "lims_sync_batch_bytes_total");
-    const auto written = metrics::sample_sum(response->body, "lims_sync_batch_bytes_written_total");
-    if (!read || !written) return std::nullopt;
-    return *read + *written;
+    if (!response || response->status != 200) return;
+    const std::string& text = response->body;
+    if (kind == PathKind::stream) {
+      if (auto wire = metrics::sample_sum(text, "lims_kafka_received_bytes_total"))
+        run.wire_timeline.emplace_back(t, *wire);
+      const bool idle = metrics::sample_sum(text, "lims_consumer_lag").value_or(1) == 0 &&
+                        now_visible == visible_at_scrape;
+      if (!idle)
+        idle_since.reset();
+      else if (!idle_since)
+        idle_since = Clock::now();
+      visible_at_scrape = now_visible;
+      return;
+    }
+    const auto read = metrics::sample_sum(text, "lims_sync_batch_bytes_total");
+    const auto written = metrics::sample_sum(text, "lims_sync_batch_bytes_written_total");
+    if (read && written) run.wire_timeline.emplace_back(t, *read + *written);
+  }
+
+  /// True once every change is visible, or (the stream) it has idled for 3 s without them.
+  bool done(std::size_t produced) const {
+    return visible == produced ||
+           (idle_since && Clock::now() - *idle_since >= std::chrono::seconds(3));
   }
 
   /// Throws lims::Error if the process has ended.
@@ -161,15 +183,21 @@ int partitions_for(const BenchOptions& o) {
   return std::max(1, static_cast<int>(std::ceil(per_topic / (3.0 * (1 << 20)))));
 }
 
-/// Records the broker no longer had when the stream asked for them, from its log.
-std::uint64_t count_offset_resets(const std::string& log_path) {
-  std::ifstream in(log_path);
-  std::uint64_t n = 0;
-  for (std::string line; std::getline(in, line);)
-    if (line.find("out of range") != std::string::npos ||
-        line.find("OFFSET_OUT_OF_RANGE") != std::string::npos)
-      ++n;
-  return n;
+/// Records the broker no longer holds at the start of the plant topics' partitions (deleted by
+/// retention: the embedded Kafka keeps the newest 5 MiB of each); 0 if it cannot be asked.
+std::uint64_t dropped_by_broker(const BenchOptions& o, const std::string& brokers) {
+  try {
+    kafka::Reader reader({brokers, 10000, {}});
+    std::vector<std::string> topics;
+    for (Plant p : kPlants) topics.push_back(o.topic_prefix + std::string(plant_name(p)));
+    std::uint64_t dropped = 0;
+    for (const auto& range : reader.partitions(topics))
+      dropped += static_cast<std::uint64_t>(std::max<std::int64_t>(0, range.low));
+    return dropped;
+  } catch (const std::exception& e) {
+    log::warn(std::string("bench: cannot ask the broker what it still holds: ") + e.what());
+    return 0;
+  }
 }
 
 /// The runs sync-batch reported in its log ("sync-batch: N images, R bytes read, ...").
@@ -281,7 +309,7 @@ class Runner {
       if (!sim_done) continue;
       if (!drain_deadline) drain_deadline = Clock::now() + drain_timeout();
       bool all = true;
-      for (const auto& p : paths_) all = all && p.visible == produced;
+      for (const auto& p : paths_) all = all && p.done(produced);
       if (all) return;
       if (Clock::now() > *drain_deadline) {
         log::warn("bench: gave up waiting for changes that never became visible");
@@ -301,8 +329,7 @@ class Runner {
 
   void scrape() {
     const double t = elapsed_s();
-    for (auto& p : paths_)
-      if (auto wire = p.scrape_wire()) p.run.wire_timeline.emplace_back(t, *wire);
+    for (auto& p : paths_) p.scrape(t, p.visible);
   }
 
   void progress(std::size_t produced, bool sim_done) const {
@@ -326,7 +353,8 @@ class Runner {
       for (std::size_t i = 0; i < events_.size(); ++i)
         p.run.visible_at.push_back(p.visibility->visible_at(i));
       if (!p.run.wire_timeline.empty()) p.run.wire_bytes = p.run.wire_timeline.back().second;
-      if (p.kind == PathKind::stream) p.run.offset_resets = count_offset_resets(p.log_path);
+      if (p.kind == PathKind::stream)
+        p.run.dropped_by_broker = dropped_by_broker(o_, plan_.brokers);
       if (p.kind == PathKind::batch) p.run.batch_runs = read_batch_runs(p.log_path);
       result_.paths.push_back(std::move(p.run));
     }

@@ -49,7 +49,7 @@ struct PathRun {
   double wire_bytes = 0;           // Kafka bytes received, or document bytes read + written
   std::vector<std::pair<double, double>> wire_timeline;  // (s since start, cumulative bytes)
   ChildUsage usage;
-  std::uint64_t offset_resets = 0;       // records the broker no longer had (stream; lost)
+  std::uint64_t dropped_by_broker = 0;   // stream: records its partitions no longer hold
   std::vector<BatchRunLine> batch_runs;  // batch: each run sync-batch reported
   std::string log_path;
 };

@@ -202,11 +202,12 @@ std::string findings(const RunResult& run, const std::vector<PathSummary>& summa
     if (s.visible < s.events)
       md += format("- **%zu of %zu changes never became visible on the %s path**",
                    s.events - s.visible, s.events, s.mode.c_str()) +
-            (s.offset_resets ? format(" (%llu offset resets in its log: records the broker had "
-                                      "already dropped, such as the embedded Kafka's 5 MiB per "
-                                      "partition)",
-                                      static_cast<unsigned long long>(s.offset_resets))
-                             : std::string()) +
+            (s.dropped_by_broker
+                 ? format(": the broker no longer holds the first %llu records of its partitions "
+                          "(retention; the embedded Kafka keeps the newest 5 MiB of each: give it "
+                          "more partitions with --partitions, or a shorter run)",
+                          static_cast<unsigned long long>(s.dropped_by_broker))
+                 : std::string()) +
             ".\n";
   if (st)
     md += "- **Stream latency.** p50 " + duration_text(st->p50_ms) + ", p99 " +
@@ -324,7 +325,7 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
     s.vcpu = !o.max && lims_s > 0 ? s.cpu_s / lims_s : 0;
     s.annual_cost =
         (s.vcpu * ro.prices.vcpu_hour + s.peak_rss_mib / 1024 * ro.prices.gib_hour) * kHoursPerYear;
-    s.offset_resets = p.offset_resets;
+    s.dropped_by_broker = p.dropped_by_broker;
     out.push_back(std::move(s));
   }
   return out;

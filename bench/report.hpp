@@ -35,7 +35,7 @@ struct PathSummary {
   double cpu_s = 0, peak_rss_mib = 0;
   double vcpu = 0;         // average vCPU at LIMS's real pace (CPU s over LIMS seconds)
   double annual_cost = 0;  // vCPU and peak memory for a year at `Prices`
-  std::uint64_t offset_resets = 0;
+  std::uint64_t dropped_by_broker = 0;  // stream: records the broker deleted (retention)
 };
 
 struct ReportOptions {

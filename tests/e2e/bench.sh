@@ -70,6 +70,18 @@ check_run max stream
 [[ $(grep -c '^stream,' max/events.csv) == 300 ]] || fail "events.csv lacks the 300 changes"
 say "backlog drained"
 
+step "bench: records the broker dropped are reported as lost, not hidden"
+# 1,200 changes of ~45 kB on one partition per topic overflow the embedded Kafka's 5 MiB.
+"$LIMS" bench --mode stream --max --count 1200 --initial 0 --partitions 1 --out lost 2>lost.err ||
+  { cat lost.err; fail "bench exited $?"; }
+grep -q 'changes never became visible on the stream path\*\*: the broker no longer holds' \
+  lost/report.md || fail "report.md does not report the lost changes: $(grep never lost/report.md)"
+$PY -c 'import csv, sys
+rows = list(csv.DictReader(open("lost/summary.csv")))
+assert int(rows[0]["lost"]) > 0 and int(rows[0]["visible"]) + int(rows[0]["lost"]) == 1200, rows' ||
+  fail "summary.csv does not count the lost changes"
+say "losses reported"
+
 step "bench: usage errors"
 "$LIMS" bench --sweep colour=1,2 --out x 2>err && fail "an unknown sweep parameter was accepted"
 grep -q 'expected intensity=... or cameras=...' err || fail "unclear sweep error: $(cat err)"
