@@ -18,6 +18,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "http/client.hpp"
+#include "kafka/admin.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/reader.hpp"
@@ -386,8 +387,13 @@ RunResult run_bench(const BenchOptions& o, const std::atomic<bool>& stop) {
     for (Plant p : kPlants)
       cluster->create_topic(o.topic_prefix + std::string(plant_name(p)), plan.partitions);
     plan.brokers = cluster->bootstrap_servers();
-  } else {
+  } else if (stream) {
+    // A real Kafka: the topics must exist before the consumer subscribes, or it waits for the
+    // next metadata refresh (minutes) before it is assigned anything.
     plan.brokers = o.brokers;
+    std::vector<std::string> topics;
+    for (Plant p : kPlants) topics.push_back(o.topic_prefix + std::string(plant_name(p)));
+    kafka::create_topics(plan.brokers, topics, plan.partitions);
   }
   plan.producer_uri = store_uri(o.producer_store, o, "producer.db");
   auto producer_store = store::open_store(plan.producer_uri);

@@ -201,12 +201,12 @@ Command setup_bench(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("-b,--brokers", o->run.brokers,
-                "Kafka to use instead of the embedded one (its topics should be fresh: use "
-                "--topic-prefix)");
+                "Kafka to use instead of the embedded one; bench creates the plant topics if "
+                "missing (use a fresh --topic-prefix: bench produces simulated images)");
   add_topic_prefix_option(c, o->run.topic_prefix);
   c->add_option("-p,--partitions", o->run.partitions,
-                "Partitions per topic of the embedded Kafka (default 1 as LIMS; for --max, "
-                "enough for the backlog)")
+                "Partitions per topic of the embedded Kafka, or of the topics bench creates on a "
+                "real one if missing (default 1 as LIMS; embedded --max: enough for the backlog)")
       ->check(CLI::Range(1, 256));
   c->add_option("--producer-store", o->run.producer_store,
                 "The producer store the workload writes and sync-batch reads (default: "
