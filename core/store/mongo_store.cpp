@@ -13,6 +13,8 @@ namespace {
 
 constexpr const char* kDefaultDatabase = "imagedbplantconsumer";
 constexpr std::int32_t kDuplicateKey = 11000;
+/// Records per reply when scanning: about 8 MB of 30 kB images, under the 16 MiB a reply holds.
+constexpr std::int32_t kScanBatch = 256;
 
 void init_driver() {
   static std::once_flag once;
@@ -277,8 +279,11 @@ void MongoStore::scan_since(Plant plant, Micros since,
                             BCON_UTF8("$updated_at"), BCON_UTF8("$created_at"), "]", "}", "}", "}",
                             "{", "$sort", "{", "lims_version", BCON_INT32(1), "id", BCON_INT32(1),
                             "}", "}", "]"));
+  // The sort holds whole records (a full copy is far past $sort's 100 MB memory limit), so it
+  // may spill to disk; batches of kScanBatch keep each reply, and our memory, small.
+  BsonDoc opts(BCON_NEW("allowDiskUse", BCON_BOOL(true), "batchSize", BCON_INT32(kScanBatch)));
   MongoCursor cursor(
-      mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline.get(), nullptr, nullptr));
+      mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline.get(), opts.get(), nullptr));
   const bson_t* doc = nullptr;
   while (mongoc_cursor_next(cursor.get(), &doc)) {
     std::string error;
