@@ -331,6 +331,13 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
   return out;
 }
 
+std::string summary_line(const PathSummary& s) {
+  return s.mode + ": " + std::to_string(s.visible) + "/" + std::to_string(s.events) +
+         " visible, p50 " + duration_text(s.p50_ms) + ", p99 " + duration_text(s.p99_ms) + ", " +
+         mb(s.wire_bytes) + " on the wire, " + format("%.2f CPU s, %.1f MiB peak RSS", s.cpu_s,
+                                                      s.peak_rss_mib);
+}
+
 void write_run_report(const RunResult& run, const std::vector<PathSummary>& summary,
                       const ReportOptions& ro) {
   const std::string& dir = run.options.dir;

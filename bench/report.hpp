@@ -47,6 +47,10 @@ struct ReportOptions {
 /// The figures of each path of `run`.
 std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& options);
 
+/// One line for the terminal: "stream: 57/57 visible, p50 11 ms, p99 103 ms, 2.6 MB on the
+/// wire, 0.19 CPU s, 16.8 MiB peak RSS".
+std::string summary_line(const PathSummary& s);
+
 /// Writes events.csv, timeline.csv, summary.csv, latency_cdf.svg, bytes_over_time.svg and
 /// report.md into run.options.dir; throws lims::Error if a file cannot be written.
 void write_run_report(const RunResult& run, const std::vector<PathSummary>& summary,

@@ -81,11 +81,7 @@ bench::SweepPoint measure(bench::BenchOptions o, const bench::ReportOptions& rep
   const auto summary = bench::summarize(run, report);
   bench::write_run_report(run, summary, report);
   for (const auto& s : summary)
-    log::line(
-        "bench: " + s.mode + ": " + std::to_string(s.visible) + "/" + std::to_string(s.events) +
-        " visible, p50 " + std::to_string(s.p50_ms) + " ms, p99 " + std::to_string(s.p99_ms) +
-        " ms, " + std::to_string(static_cast<long long>(s.wire_bytes)) + " wire bytes, " +
-        std::to_string(s.cpu_s) + " CPU s, " + std::to_string(s.peak_rss_mib) + " MiB peak RSS");
+    log::line("bench: " + bench::summary_line(s));
   const double lims_hours = run.seconds * o.speedup / 3600;
   return {"", o.dir, lims_hours > 0 ? static_cast<double>(run.events.size()) / lims_hours : 0,
           summary};

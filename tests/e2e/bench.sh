@@ -3,8 +3,10 @@
 # sweep, and --max; every file there with its columns, one events.csv row per change and path,
 # summaries that add up, charts that parse as XML. Then `lims simulate` with the same seed twice
 # into producer stores: the same changes.
+# With "real" as the second argument it runs one short bench against the real Kafka and MongoDB
+# named by LIMS_KAFKA_BOOTSTRAP_FILE and LIMS_MONGODB_URI_FILE instead.
 set -euo pipefail
-LIMS=$(realpath "${1:?usage: bench.sh PATH/TO/lims}")
+LIMS=$(realpath "${1:?usage: bench.sh PATH/TO/lims [real]}")
 E2E_TAG=e2e.bench
 source "$(dirname "$0")/lib.sh"
 e2e_init
@@ -44,6 +46,30 @@ for svg in ("latency_cdf.svg", "bytes_over_time.svg"):
     assert root.iter("{http://www.w3.org/2000/svg}polyline"), svg
 PY
 }
+
+if [[ ${2:-} == real ]]; then
+  step "bench --brokers --producer-store --store --batch-store: real Kafka and MongoDB"
+  brokers=$(<"${LIMS_KAFKA_BOOTSTRAP_FILE:?}")
+  uri=$(<"${LIMS_MONGODB_URI_FILE:?}")
+  name=e2ebench$$
+  "$LIMS" bench --duration 4 --speedup 600 --initial 20 --sla 10s --out real \
+    --brokers "$brokers" --topic-prefix "$name." --partitions 2 --producer-store "$uri/${name}p" \
+    --store "$uri/${name}s" --batch-store "$uri/${name}b" 2>real.err ||
+    { cat real.err; fail "bench exited $?"; }
+  check_run real stream,batch
+  # bench created the plant topics, with the partitions asked for, before the consumer joined.
+  $PY - "$brokers" "$name." <<'PY' || fail "the plant topics are missing or not 2 partitions"
+import sys
+from confluent_kafka.admin import AdminClient
+topics = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=10).topics
+for plant in ("potato", "tomato", "pepper"):
+    t = topics[sys.argv[2] + plant]
+    assert len(t.partitions) == 2, (plant, len(t.partitions))
+PY
+  say "both paths measured on real infrastructure"
+  step "PASS"
+  exit 0
+fi
 
 step "bench --mode both: two paths, their files, the SLA column"
 "$LIMS" bench --duration 3 --speedup 600 --initial 10 --sla 10s --out both 2>both.err ||

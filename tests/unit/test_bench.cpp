@@ -145,6 +145,21 @@ TEST_CASE("bench: the summary's percentiles, SLA share, rates and cost") {
   CHECK(s[0].annual_cost == doctest::Approx((0.02 * 0.04 + 0.5 * 0.005) * 24 * 365));
 }
 
+TEST_CASE("bench: the terminal line gives each figure in readable units") {
+  bench::PathSummary s;
+  s.mode = "batch";
+  s.events = 57;
+  s.visible = 56;
+  s.p50_ms = 3113.36;
+  s.p99_ms = 603'000;
+  s.wire_bytes = 339'279'862;
+  s.cpu_s = 0.426103;
+  s.peak_rss_mib = 38.53125;
+  CHECK(bench::summary_line(s) ==
+        "batch: 56/57 visible, p50 3.1 s, p99 10.1 min, 339.3 MB on the wire, 0.43 CPU s, "
+        "38.5 MiB peak RSS");
+}
+
 TEST_CASE("bench: a run's files have their columns and one row per change and path") {
   TempDir dir;
   bench::RunResult run;
