@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "bench/visibility.hpp"
+#include "codec/time.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "http/client.hpp"
@@ -30,12 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-Micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using codec::wall_clock_micros;
 
 /// A loopback port nobody listens on now.
 int free_port() {
@@ -118,13 +115,20 @@ struct ActivePath {
 
 struct Plan {
   std::string brokers, producer_uri, stream_uri, batch_uri, group;
+  std::vector<std::string> topics;  // the plant topics, prefixed
   int partitions = 1;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> start_high;  // a real Kafka's
 };
+
+/// A file of the path's in the run's directory, e.g. "stream-acks.csv".
+std::string path_file(const BenchOptions& o, PathKind kind, const char* suffix) {
+  return o.dir + "/" + std::string(path_name(kind)) + suffix;
+}
 
 std::vector<std::string> path_argv(PathKind kind, const BenchOptions& o, const Plan& plan,
                                    int port) {
   const std::string listen = "127.0.0.1:" + std::to_string(port);
-  const std::string acks = o.dir + "/" + std::string(path_name(kind)) + "-acks.csv";
+  const std::string acks = path_file(o, kind, "-acks.csv");
   if (kind == PathKind::stream) {
     std::vector<std::string> argv = {o.lims_binary, "consume",  "--brokers",       plan.brokers,
                                      "--group",     plan.group, "--store",         plan.stream_uri,
@@ -153,11 +157,12 @@ ActivePath start_path(PathKind kind, const BenchOptions& o, const Plan& plan) {
   ActivePath p;
   p.kind = kind;
   p.port = free_port();
-  p.log_path = o.dir + "/" + std::string(path_name(kind)) + ".log";
+  p.log_path = path_file(o, kind, ".log");
   fs::remove(p.log_path);
-  const std::string acks = o.dir + "/" + std::string(path_name(kind)) + "-acks.csv";
+  const std::string acks = path_file(o, kind, "-acks.csv");
   fs::remove(acks);
   p.visibility = std::make_unique<Visibility>(acks);
+  p.run.started_at = wall_clock_micros();
   p.child = std::make_unique<Child>(path_argv(kind, o, plan, p.port), p.log_path);
   p.run.kind = kind;
   p.run.log_path = p.log_path;
@@ -173,27 +178,29 @@ ActivePath start_path(PathKind kind, const BenchOptions& o, const Plan& plan) {
               " path was not ready within 60 s; see " + p.log_path);
 }
 
-/// Partitions per topic for the embedded Kafka: as asked, else 1 (as LIMS), else for --max
-/// enough that the backlog fits the embedded Kafka's 5 MiB per partition with room to spare.
+/// Partitions per topic: as asked, else 1 (as LIMS), else for --max on the embedded Kafka
+/// enough that the backlog fits its 5 MiB per partition with room to spare.
 int partitions_for(const BenchOptions& o) {
   if (o.partitions > 0) return o.partitions;
-  if (!o.max) return 1;
+  if (!o.max || !o.brokers.empty()) return 1;
   const double event_bytes =
       static_cast<double>(o.workload.image_min_bytes + o.workload.image_max_bytes) + 1000;
   const double per_topic = static_cast<double>(o.count) * event_bytes / 3;
   return std::max(1, static_cast<int>(std::ceil(per_topic / (3.0 * (1 << 20)))));
 }
 
-/// Records the broker no longer holds at the start of the plant topics' partitions (deleted by
-/// retention: the embedded Kafka keeps the newest 5 MiB of each); 0 if it cannot be asked.
-std::uint64_t dropped_by_broker(const BenchOptions& o, const std::string& brokers) {
+/// Records of this run that the broker no longer holds (deleted by retention: the embedded Kafka
+/// keeps the newest 5 MiB of each partition): those below a partition's low watermark now and
+/// at or above its high watermark when the run began. 0 if the broker cannot be asked.
+std::uint64_t dropped_by_broker(const Plan& plan) {
   try {
-    kafka::Reader reader({brokers, 10000, {}});
-    std::vector<std::string> topics;
-    for (Plant p : kPlants) topics.push_back(o.topic_prefix + std::string(plant_name(p)));
+    kafka::Reader reader({plan.brokers, 10000, {}});
     std::uint64_t dropped = 0;
-    for (const auto& range : reader.partitions(topics))
-      dropped += static_cast<std::uint64_t>(std::max<std::int64_t>(0, range.low));
+    for (const auto& range : reader.partitions(plan.topics)) {
+      const auto start = plan.start_high.find({range.partition.topic, range.partition.partition});
+      const std::int64_t first = start == plan.start_high.end() ? 0 : start->second;
+      dropped += static_cast<std::uint64_t>(std::max<std::int64_t>(0, range.low - first));
+    }
     return dropped;
   } catch (const std::exception& e) {
     log::warn(std::string("bench: cannot ask the broker what it still holds: ") + e.what());
@@ -244,25 +251,27 @@ class Runner {
       events_.push_back(e);
     };
     SimulatorStats stats;
-    if (o_.max) {  // the backlog first, then the paths drain it
+    if (o_.max) {  // the backlog first, then the paths drain it from the moment each starts
       sim.max_rate = true;
       sim.count = o_.count;
       log::info("bench: writing a backlog of " + std::to_string(o_.count) + " changes");
       run_simulator(producer, workload, sim, stop_, stats);
+      begin();
     }
     for (PathKind kind : o_.paths) paths_.push_back(start_path(kind, o_, plan_));
-    result_.started_at = now_micros();
-    start_ = Clock::now();
+    if (!o_.max) begin();
     std::atomic<bool> sim_stop{false}, sim_done{o_.max};
+    std::exception_ptr sim_error;
     std::thread simulator;
     if (!o_.max) {
       sim.duration_s = o_.duration_s;
       simulator = std::thread([&] {
         try {
           run_simulator(producer, workload, sim, sim_stop, stats);
-        } catch (const std::exception& e) {
-          log::error(std::string("bench: simulator: ") + e.what());
+        } catch (...) {
+          sim_error = std::current_exception();
         }
+        result_.workload_seconds = elapsed_s();
         sim_done = true;
       });
     }
@@ -275,11 +284,19 @@ class Runner {
     }
     sim_stop = true;
     if (simulator.joinable()) simulator.join();
+    if (sim_error) std::rethrow_exception(sim_error);  // a store or Kafka refused a change
+    if (o_.max) result_.workload_seconds = elapsed_s();
     finish();
     return std::move(result_);
   }
 
  private:
+  /// The run's clock starts: the workload's, or (--max) the drain's.
+  void begin() {
+    result_.started_at = wall_clock_micros();
+    start_ = Clock::now();
+  }
+
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   /// Reads acks and scrapes until every change is visible on every path, or the drain times out.
@@ -302,11 +319,11 @@ class Runner {
         scrape();
         progress(produced, sim_done);
       }
-      for (auto& p : paths_) p.check_alive();
-      if (stop_) {
+      if (stop_) {  // first: a Ctrl-C may have reached the paths too
         result_.stopped = true;
         return;
       }
+      for (auto& p : paths_) p.check_alive();
       if (!sim_done) continue;
       if (!drain_deadline) drain_deadline = Clock::now() + drain_timeout();
       bool all = true;
@@ -355,7 +372,7 @@ class Runner {
         p.run.visible_at.push_back(p.visibility->visible_at(i));
       if (!p.run.wire_timeline.empty()) p.run.wire_bytes = p.run.wire_timeline.back().second;
       if (p.kind == PathKind::stream)
-        p.run.dropped_by_broker = dropped_by_broker(o_, plan_.brokers);
+        p.run.dropped_by_broker = dropped_by_broker(plan_);
       if (p.kind == PathKind::batch) p.run.batch_runs = read_batch_runs(p.log_path);
       result_.paths.push_back(std::move(p.run));
     }
@@ -380,20 +397,22 @@ RunResult run_bench(const BenchOptions& o, const std::atomic<bool>& stop) {
   const bool batch = std::find(o.paths.begin(), o.paths.end(), PathKind::batch) != o.paths.end();
   Plan plan;
   plan.partitions = partitions_for(o);
-  plan.group = "lims-bench-" + std::to_string(now_micros() / 1000);
+  plan.group = "lims-bench-" + std::to_string(wall_clock_micros() / 1000);
+  for (Plant p : kPlants) plan.topics.push_back(o.topic_prefix + std::string(plant_name(p)));
   std::optional<kafka::MockCluster> cluster;
   if (stream && o.brokers.empty()) {
     cluster.emplace();
-    for (Plant p : kPlants)
-      cluster->create_topic(o.topic_prefix + std::string(plant_name(p)), plan.partitions);
+    for (const auto& topic : plan.topics) cluster->create_topic(topic, plan.partitions);
     plan.brokers = cluster->bootstrap_servers();
   } else if (stream) {
     // A real Kafka: the topics must exist before the consumer subscribes, or it waits for the
-    // next metadata refresh (minutes) before it is assigned anything.
+    // next metadata refresh (minutes) before it is assigned anything. Where the topics exist
+    // already (a reused --topic-prefix), what retention deleted before the run is not counted.
     plan.brokers = o.brokers;
-    std::vector<std::string> topics;
-    for (Plant p : kPlants) topics.push_back(o.topic_prefix + std::string(plant_name(p)));
-    kafka::create_topics(plan.brokers, topics, plan.partitions);
+    kafka::create_topics(plan.brokers, plan.topics, plan.partitions);
+    kafka::Reader reader({plan.brokers, 10000, {}});
+    for (const auto& range : reader.partitions(plan.topics))
+      plan.start_high[{range.partition.topic, range.partition.partition}] = range.high;
   }
   plan.producer_uri = store_uri(o.producer_store, o, "producer.db");
   auto producer_store = store::open_store(plan.producer_uri);

@@ -45,6 +45,7 @@ struct BatchRunLine {
 /// What one path did.
 struct PathRun {
   PathKind kind = PathKind::stream;
+  Micros started_at = 0;           // when its process was started (--max: its drain's start)
   std::vector<Micros> visible_at;  // per event: when it was first visible (0: never)
   double wire_bytes = 0;           // Kafka bytes received, or document bytes read + written
   std::vector<std::pair<double, double>> wire_timeline;  // (s since start, cumulative bytes)
@@ -59,8 +60,9 @@ struct RunResult {
   int partitions = 1;
   std::vector<ProducedEvent> events;
   std::vector<PathRun> paths;
-  Micros started_at = 0;  // the workload's start (--max: when the paths started draining)
-  double seconds = 0;     // from started_at until every path was done
+  Micros started_at = 0;         // the workload's start (--max: when the paths started draining)
+  double seconds = 0;            // from started_at until every path was done
+  double workload_seconds = 0;   // from started_at until the workload ended (--max: = seconds)
   bool stopped = false;   // interrupted (Ctrl-C): results are partial
 };
 

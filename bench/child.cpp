@@ -3,22 +3,40 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include "common/error.hpp"
 
 extern char** environ;
 
 namespace lims::bench {
+namespace {
+
+/// Names the parent's pid in a child's environment: the child follows that parent.
+constexpr const char* kParentVariable = "LIMS_BENCH_PARENT_PID";
+
+}  // namespace
+
+bool follow_parent() {
+  const char* parent = std::getenv(kParentVariable);
+  if (parent == nullptr) return true;
+  // The parent may have died between the spawn and now; then this process was re-parented.
+  return ::prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && std::to_string(::getppid()) == parent;
+}
 
 Child::Child(const std::vector<std::string>& argv, const std::string& log_path) {
   posix_spawn_file_actions_t actions;
@@ -27,10 +45,23 @@ Child::Child(const std::vector<std::string>& argv, const std::string& log_path) 
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // librdkafka's pipes, sockets
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  const int error = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  const std::string prefix = std::string(kParentVariable) + "=";
+  const std::string follow = prefix + std::to_string(::getpid());
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (!std::string_view(*e).starts_with(prefix)) env.push_back(*e);
+  env.push_back(const_cast<char*>(follow.c_str()));
+  env.push_back(nullptr);
+  const int error = posix_spawn(&pid_, args[0], &actions, &attributes, args.data(), env.data());
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(error));
 }
@@ -77,14 +108,23 @@ ChildUsage Child::stop(double grace_s) {
   // A pidfd becomes readable when the child exits: wait on it, bounded by the grace period.
   const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   ::kill(pid_, SIGTERM);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
   if (fd >= 0) {
     pollfd p{fd, POLLIN, 0};
-    int r;
-    do r = ::poll(&p, 1, static_cast<int>(grace_s * 1000));
-    while (r < 0 && errno == EINTR);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) >= 0 ||
+          errno != EINTR)
+        break;
+    }
     ::close(fd);
+  } else {  // no pidfd (an old kernel, a seccomp filter): look every 20 ms
+    while (!reap(WNOHANG) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (!reap(WNOHANG)) {
+  if (!exited_ && !reap(WNOHANG)) {
     ::kill(pid_, SIGKILL);
     reap(0);
   }

@@ -11,6 +11,7 @@
 #include "bench/replay_merge.hpp"
 #include "codec/time.hpp"
 #include "common/error.hpp"
+#include "common/format.hpp"
 
 namespace lims::bench {
 namespace {
@@ -19,13 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 bool blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-/// printf into a std::string of any length.
-std::string format(const char* fmt, auto... args) {
-  std::string out(static_cast<std::size_t>(std::snprintf(nullptr, 0, fmt, args...)), '\0');
-  std::snprintf(out.data(), out.size() + 1, fmt, args...);
-  return out;
 }
 
 /// getline()'s buffer, freed at the end.

@@ -13,6 +13,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// Without --follow, how long recording may go without a record before it gives up: the
+/// records it waits for exist, so a silence this long means the brokers are gone.
+constexpr auto kStallTimeout = std::chrono::seconds(30);
+
 /// A partition being recorded: the offset it ended at when recording started.
 struct Recorded {
   kafka::TopicPartition partition;
@@ -71,7 +75,8 @@ void record(kafka::Reader& reader, const RecordOptions& options, std::FILE* out,
   std::vector<Recorded> parts = start_reading(reader, options);
   for (const auto& topic : options.topics) stats.per_topic[topic] = 0;
   auto open = std::count_if(parts.begin(), parts.end(), [](const auto& p) { return !p.done; });
-  std::string line;
+  std::string line, last_error;
+  auto last_seen = start;
   while (open > 0 || options.follow) {
     stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (stop) {
@@ -82,17 +87,24 @@ void record(kafka::Reader& reader, const RecordOptions& options, std::FILE* out,
       progress(stats);
       next_progress = Clock::now() + options.progress_interval;
     }
+    if (!options.follow && Clock::now() - last_seen > kStallTimeout)
+      throw Error("replay record: nothing received for 30 s with " + std::to_string(open) +
+                      " partition(s) unfinished" +
+                      (last_error.empty() ? "" : " (last Kafka error: " + last_error + ")"),
+                  ExitCode::unreachable);
     auto m = reader.poll(100);
     if (!m) {
       flush_out(out, out_name);  // idle: let a reader of the output see what there is
       continue;
     }
-    Recorded* part = find(parts, *m);
-    if (!part || part->done) continue;
-    if (!m->is_record() && !m->is_partition_eof()) {
-      log::warn("kafka: " + m->error());
+    if (!m->is_record() && !m->is_partition_eof()) {  // an error, of a partition or not
+      last_error = m->error();
+      log::warn("kafka: " + last_error);
       continue;
     }
+    last_seen = Clock::now();
+    Recorded* part = find(parts, *m);
+    if (!part || part->done) continue;
     // Without --follow, a partition ends at the end offset it had at the start.
     const bool past_end = !options.follow && (m->is_partition_eof() || m->offset() >= part->end);
     if (!past_end && m->is_record()) {

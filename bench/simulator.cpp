@@ -6,16 +6,13 @@
 #include <span>
 #include <thread>
 
+#include "codec/time.hpp"
 #include "common/error.hpp"
 
 namespace lims::bench {
 namespace {
 
-Micros wall_clock_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using codec::wall_clock_micros;
 
 /// Applies `records` of one plant to `store`; throws lims::Error naming a refused one.
 void write_records(store::ImageStore& store, Plant plant, std::span<const ImageRecord> records) {

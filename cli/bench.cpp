@@ -3,6 +3,8 @@
 #include "bench/bench.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 
@@ -57,23 +59,37 @@ std::string command_line() {
   return out;
 }
 
+/// `text` as a whole number of type T, or nullopt (trailing characters included).
+template <typename T>
+std::optional<T> parse_whole(const std::string& text) {
+  T value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 /// Sets the swept parameter of `o` to `value`; a usage error if either is unknown.
 void apply_sweep_value(bench::BenchOptions& o, const std::string& parameter,
                        const std::string& value) {
-  try {
-    if (parameter == "intensity") {
-      o.workload.intensity = std::stod(value);
-      if (o.workload.intensity > 0) return;
-    } else if (parameter == "cameras") {
-      o.workload.cameras = std::stoi(value);
-      if (o.workload.cameras >= 1) return;
-    } else {
-      throw Error("--sweep: expected intensity=... or cameras=..., got '" + parameter + "'",
-                  ExitCode::usage);
+  if (parameter == "intensity") {
+    const auto intensity = parse_whole<double>(value);
+    if (intensity && *intensity > 0 && std::isfinite(*intensity)) {
+      o.workload.intensity = *intensity;
+      return;
     }
-  } catch (const std::logic_error&) {
+  } else if (parameter == "cameras") {
+    const auto cameras = parse_whole<int>(value);
+    if (cameras && *cameras >= 1 && *cameras <= 1000) {
+      o.workload.cameras = *cameras;
+      return;
+    }
+  } else {
+    throw Error("--sweep: expected intensity=... or cameras=..., got '" + parameter + "'",
+                ExitCode::usage);
   }
-  throw Error("--sweep " + parameter + ": '" + value + "' is not a valid value", ExitCode::usage);
+  throw Error("--sweep " + parameter + ": '" + value + "' is not a valid value (" +
+                  (parameter == "cameras" ? "1 to 1000" : "a number above 0") + ")",
+              ExitCode::usage);
 }
 
 bench::SweepPoint measure(bench::BenchOptions o, const bench::ReportOptions& report) {
@@ -82,7 +98,7 @@ bench::SweepPoint measure(bench::BenchOptions o, const bench::ReportOptions& rep
   bench::write_run_report(run, summary, report);
   for (const auto& s : summary)
     log::line("bench: " + bench::summary_line(s));
-  const double lims_hours = run.seconds * o.speedup / 3600;
+  const double lims_hours = run.workload_seconds * o.speedup / 3600;
   return {"", o.dir, lims_hours > 0 ? static_cast<double>(run.events.size()) / lims_hours : 0,
           summary};
 }

@@ -28,11 +28,7 @@ constexpr const char* kFormat =
     "that is not valid UTF-8 is written as \"key_base64\" / \"value_base64\" instead. The topic\n"
     "is the name without --topic-prefix, so a capture plays back under any prefix.";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_ms() { return codec::wall_clock_micros() / 1000; }
 
 /// `x` in as few digits as it takes ("2", "0.5").
 std::string shortest(double x) {
@@ -76,6 +72,7 @@ struct RecordCommand {
 
 int run_record(const RecordCommand& o) {
   install_stop_handlers();
+  kafka::Reader reader(reader_config(o.kafka));  // first: a wrong --brokers keeps the old file
   const bool to_stdout = o.out == "-";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
   if (!to_stdout) {
@@ -90,7 +87,6 @@ int run_record(const RecordCommand& o) {
   options.topic_prefix = o.topics.prefix;
   options.follow = o.follow;
   options.progress_interval = std::chrono::milliseconds(static_cast<long>(o.progress_s * 1000));
-  kafka::Reader reader(reader_config(o.kafka));
   bench::RecordStats stats;
   auto progress = [](const bench::RecordStats& s) { log::line(bench::record_summary(s)); };
   bench::record(reader, options, out, to_stdout ? "stdout" : o.out, stop_flag(), stats,

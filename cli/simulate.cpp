@@ -60,6 +60,9 @@ int run_simulate(SimulateOptions o) {
   o.simulator.topic_prefix = o.topic_prefix;
   o.simulator.encoding =
       o.encoding == "base64" ? codec::DataEncoding::base64 : codec::DataEncoding::hex;
+  if (o.initial > 0 && o.producer_store.empty() && o.prefill_stores.empty())
+    throw Error("--initial needs --producer-store or --prefill-store: the stores to pre-fill",
+                ExitCode::usage);
   bench::Workload workload(o.workload);
   std::unique_ptr<store::ImageStore> producer_store;
   if (!o.producer_store.empty()) producer_store = store::open_store(o.producer_store);

@@ -1,5 +1,6 @@
 #include "codec/time.hpp"
 
+#include <chrono>
 #include <cstdint>
 
 namespace lims::codec {
@@ -121,6 +122,12 @@ std::optional<Micros> parse_iso_time(std::string_view s) {
   const std::int64_t seconds =
       days * 86'400 + hour * 3'600 + minute * 60 + second - std::int64_t{*zone_minutes} * 60;
   return seconds * kMicrosPerSecond + fraction;
+}
+
+Micros wall_clock_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string format_time(Micros t) {

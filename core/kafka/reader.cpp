@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -51,14 +52,26 @@ struct Reader::Impl {
   std::string brokers;
   KafkaHandle rk;
 
+  /// Retries, within `timeout_ms`, the errors of a partition whose leader is still being
+  /// elected (a topic created a moment ago, a broker restarting).
   std::pair<std::int64_t, std::int64_t> watermarks(const TopicPartition& tp, int timeout_ms) {
-    std::int64_t low = 0, high = 0;
-    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-            rk.get(), tp.topic.c_str(), tp.partition, &low, &high, timeout_ms))
-      throw Error(
-          "reading the offsets of " + name_of(tp) + " at " + brokers + ": " + rd_kafka_err2str(err),
-          ExitCode::unreachable);
-    return {low, high};
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      std::int64_t low = 0, high = 0;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+          rk.get(), tp.topic.c_str(), tp.partition, &low, &high,
+          static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+      if (!err) return {low, high};
+      const bool electing = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                            err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                            err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!electing || Clock::now() + std::chrono::milliseconds(100) >= deadline)
+        throw Error("reading the offsets of " + name_of(tp) + " at " + brokers + ": " +
+                        rd_kafka_err2str(err),
+                    ExitCode::unreachable);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // librdkafka's retry backoff
+    }
   }
 
   /// One round of every search still open: the first record at or after each probe.

@@ -1,9 +1,9 @@
 #include "sync/ack_log.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
+#include "codec/time.hpp"
 #include "common/error.hpp"
 
 namespace lims::sync {
@@ -15,9 +15,7 @@ AckLog::AckLog(const std::string& path) : path_(path), file_(std::fopen(path.c_s
 
 void AckLog::record(std::span<const store::Write> writes,
                     std::span<const store::WriteResult> results) {
-  const long long acked = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  const long long acked = codec::wall_clock_micros();
   for (std::size_t i = 0; i < writes.size() && i < results.size(); ++i) {
     if (results[i].outcome != store::Outcome::applied || !writes[i].upsert) continue;
     const std::string_view plant = plant_name(writes[i].plant);

@@ -1,17 +1,8 @@
 #include "sync/report.hpp"
 
-#include <cstdio>
+#include "common/format.hpp"
 
 namespace lims::sync {
-namespace {
-
-/// printf into a std::string (every line here is short).
-std::string format(const char* fmt, auto... args) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-}  // namespace
 
 std::string summary_line(const StreamSnapshot& s, std::string_view what) {
   return format(

@@ -55,7 +55,7 @@ if [[ ${2:-} == real ]]; then
   "$LIMS" bench --duration 4 --speedup 600 --initial 20 --sla 10s --out real \
     --brokers "$brokers" --topic-prefix "$name." --partitions 2 --producer-store "$uri/${name}p" \
     --store "$uri/${name}s" --batch-store "$uri/${name}b" 2>real.err ||
-    { cat real.err; fail "bench exited $?"; }
+    fail "bench exited $?: $(tail -3 real.err)"
   check_run real stream,batch
   # bench created the plant topics, with the partitions asked for, before the consumer joined.
   $PY - "$brokers" "$name." <<'PY' || fail "the plant topics are missing or not 2 partitions"
@@ -73,7 +73,7 @@ fi
 
 step "bench --mode both: two paths, their files, the SLA column"
 "$LIMS" bench --duration 3 --speedup 600 --initial 10 --sla 10s --out both 2>both.err ||
-  { cat both.err; fail "bench exited $?"; }
+  fail "bench exited $?: $(tail -3 both.err)"
 grep -q '^bench: [0-9]* s, [0-9]* changes written' both.err || fail "no progress line"
 check_run both stream,batch
 grep -q '| stream | ' both/report.md && grep -q 'within SLA' both/report.md ||
@@ -82,7 +82,7 @@ say "both paths measured"
 
 step "bench --sweep intensity=1,2 --mode batch: a run per value and the scaling table"
 "$LIMS" bench --mode batch --duration 2 --speedup 600 --initial 5 --sweep intensity=1,2 \
-  --out sweep 2>sweep.err || { cat sweep.err; fail "sweep exited $?"; }
+  --out sweep 2>sweep.err || fail "sweep exited $?: $(tail -3 sweep.err)"
 check_run sweep/intensity-1 batch
 check_run sweep/intensity-2 batch
 [[ $(grep -c '^[12],batch,' sweep/sweep.csv) == 2 ]] || fail "sweep.csv lacks a row per value"
@@ -91,7 +91,7 @@ say "sweep done"
 
 step "bench --max --mode stream: a backlog drained"
 "$LIMS" bench --mode stream --max --count 300 --initial 0 --out max 2>max.err ||
-  { cat max.err; fail "bench --max exited $?"; }
+  fail "bench exited $?: $(tail -3 max.err)"
 check_run max stream
 [[ $(grep -c '^stream,' max/events.csv) == 300 ]] || fail "events.csv lacks the 300 changes"
 say "backlog drained"
@@ -99,7 +99,7 @@ say "backlog drained"
 step "bench: records the broker dropped are reported as lost, not hidden"
 # 1,200 changes of ~45 kB on one partition per topic overflow the embedded Kafka's 5 MiB.
 "$LIMS" bench --mode stream --max --count 1200 --initial 0 --partitions 1 --out lost 2>lost.err ||
-  { cat lost.err; fail "bench exited $?"; }
+  fail "bench exited $?: $(tail -3 lost.err)"
 grep -q 'changes never became visible on the stream path\*\*: the broker no longer holds' \
   lost/report.md || fail "report.md does not report the lost changes: $(grep never lost/report.md)"
 $PY -c 'import csv, sys
@@ -108,9 +108,36 @@ assert int(rows[0]["lost"]) > 0 and int(rows[0]["visible"]) + int(rows[0]["lost"
   fail "summary.csv does not count the lost changes"
 say "losses reported"
 
+step "bench: a Ctrl-C stops it in order with a partial report; a killed bench takes its children"
+# setsid: bench leads a process group, as in a terminal, where Ctrl-C signals the whole group.
+setsid "$LIMS" bench --duration 120 --speedup 600 --initial 5 --out int 2>int.err &
+BENCH=$!
+PIDS+=("$BENCH")
+progressing() { [[ $1 == *"changes written"* ]]; }
+wait_line int.err 60 "$BENCH" progressing || fail "no progress line: $(tail -3 int.err)"
+kill -INT -- "-$BENCH"
+rc=0 && wait "$BENCH" || rc=$?
+[[ $rc == 1 ]] || fail "an interrupted bench exited $rc, not 1: $(tail -3 int.err)"
+grep -q 'Interrupted' int/report.md || fail "no partial report after Ctrl-C: $(tail -3 int.err)"
+setsid "$LIMS" bench --duration 120 --speedup 600 --initial 5 --out killed 2>killed.err &
+BENCH=$!
+PIDS+=("$BENCH")
+wait_line killed.err 60 "$BENCH" progressing || fail "no progress line: $(tail -3 killed.err)"
+children() { pgrep -f -- "killed/(stream|batch)-acks.csv" >/dev/null; }
+children || fail "no consume or sync-batch process of the run found"
+kill -KILL "$BENCH"
+wait "$BENCH" 2>/dev/null || true
+wait_until 30 "the paths' processes to end with bench" eval '! children'
+say "interrupted and killed"
+
 step "bench: usage errors"
 "$LIMS" bench --sweep colour=1,2 --out x 2>err && fail "an unknown sweep parameter was accepted"
 grep -q 'expected intensity=... or cameras=...' err || fail "unclear sweep error: $(cat err)"
+"$LIMS" bench --sweep cameras=2x --out x 2>err && fail "--sweep cameras=2x was accepted"
+grep -q "'2x' is not a valid value (1 to 1000)" err || fail "unclear sweep value error: $(cat err)"
+"$LIMS" simulate --initial 5 2>err && fail "simulate --initial without a store was accepted"
+grep -q -- '--initial needs --producer-store or --prefill-store' err ||
+  fail "unclear --initial error: $(cat err)"
 "$LIMS" bench --sla soon --out x 2>err && fail "a bad --sla was accepted"
 grep -q "\-\-sla 'soon': expected a duration" err || fail "unclear --sla error: $(cat err)"
 

@@ -239,7 +239,9 @@ expect_exit 2 "$LIMS" replay rebuild -b "$B" --store sqlite:x.db
 expect_exit 2 "$LIMS" replay rebuild -b "$B" --store sqlite:x.db --since yesterday
 expect_exit 2 "$LIMS" replay
 expect_exit 2 "$LIMS" replay record -b "$A" --topics no-such-topic --out x.jsonl
-expect_exit 3 "$LIMS" replay record -b 127.0.0.1:1 --connect-timeout 1 --out x.jsonl
+cp capture.jsonl kept.jsonl
+expect_exit 3 "$LIMS" replay record -b 127.0.0.1:1 --connect-timeout 1 --out kept.jsonl
+cmp -s capture.jsonl kept.jsonl || fail "an unreachable broker emptied the capture it was to replace"
 expect_exit 3 "$LIMS" replay play -b 127.0.0.1:1 --connect-timeout 1 --file capture.jsonl
 say "ok: a bad line exits 2 naming file:line and field, producing nothing; usage 2, unreachable 3"
 

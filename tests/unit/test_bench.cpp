@@ -145,6 +145,26 @@ TEST_CASE("bench: the summary's percentiles, SLA share, rates and cost") {
   CHECK(s[0].annual_cost == doctest::Approx((0.02 * 0.04 + 0.5 * 0.005) * 24 * 365));
 }
 
+TEST_CASE("bench: with --max a path's latency counts from when it started draining") {
+  bench::RunResult run;
+  run.options.max = true;
+  run.seconds = run.workload_seconds = 1;
+  for (int i = 0; i < 10; ++i) run.events.push_back(change(Plant::tomato, i + 1, i, i));
+  for (const Micros start : {100'000, 300'000}) {  // the batch path started later
+    bench::PathRun p;
+    p.started_at = start;
+    for (int i = 0; i < 10; ++i) p.visible_at.push_back(start + (i + 1) * 1000);
+    run.paths.push_back(p);
+  }
+  const auto s = bench::summarize(run, {});
+  REQUIRE(s.size() == 2);
+  for (const auto& path : s) {
+    CHECK(path.p50_ms == doctest::Approx(5));
+    CHECK(path.max_ms == doctest::Approx(10));
+    CHECK(path.events_per_s == doctest::Approx(1000));  // 10 changes in 10 ms
+  }
+}
+
 TEST_CASE("bench: the terminal line gives each figure in readable units") {
   bench::PathSummary s;
   s.mode = "batch";
