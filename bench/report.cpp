@@ -294,20 +294,22 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
     s.events = run.events.size();
     const auto ms = latencies_ms(run, p);
     s.visible = ms.size();
+    // changes/s: between the first and the last change made visible (with --max, the drain
+    // rate, without the process's start and the group's join).
     Micros first = 0, last = 0;
     for (std::size_t i = 0; i < run.events.size(); ++i) {
       const auto& e = run.events[i];
       s.payload_bytes +=
           static_cast<double>(p.kind == PathKind::stream ? e.value_bytes : e.document_bytes);
       if (p.visible_at[i] <= 0) continue;
-      const Micros from = latency_from(p, e);
-      first = first ? std::min(first, from) : from;
+      first = first ? std::min(first, p.visible_at[i]) : p.visible_at[i];
       last = std::max(last, p.visible_at[i]);
     }
     s.wire_bytes = p.wire_bytes;
     s.bytes_per_s = run.seconds > 0 ? p.wire_bytes / run.seconds : 0;
     if (last > first)
-      s.events_per_s = static_cast<double>(s.visible) * 1e6 / static_cast<double>(last - first);
+      s.events_per_s =
+          static_cast<double>(s.visible - 1) * 1e6 / static_cast<double>(last - first);
     s.p50_ms = quantile(ms, 0.5);
     s.p95_ms = quantile(ms, 0.95);
     s.p99_ms = quantile(ms, 0.99);
@@ -373,13 +375,13 @@ void write_run_report(const RunResult& run, const std::vector<PathSummary>& summ
   md += "\n\n";
   if (run.stopped) md += "**Interrupted: the figures cover only part of the run.**\n\n";
   md += "## Summary\n\n" + summary_table(summary, ro.sla_s > 0, o.max) + "\n";
-  md += std::string(o.max ? "Latency runs from the start of the drain (`--max`: the backlog was "
-                            "written first)"
+  md += std::string(o.max ? "Latency runs from the start of the path's process (`--max`: the "
+                            "backlog was written first, so it includes the process's start and, "
+                            "for the stream, the group's join)"
                           : "Latency runs from the producer store's write") +
         " to the change being visible in the path's consumer store (the store's ack); changes/s "
-        "over the span in which they became visible. Wire bytes: Kafka bytes received by the "
-        "stream's "
-        "consumer, and document bytes read plus written by sync-batch.";
+        "between the first and the last change made visible. Wire bytes: Kafka bytes received "
+        "by the stream's consumer, and document bytes read plus written by sync-batch.";
   if (ro.sla_s > 0)
     md +=
         format(" SLA: %g s at LIMS's pace, so %.3f s in this run.", ro.sla_s, ro.sla_s / o.speedup);
