@@ -270,6 +270,7 @@ class Runner {
           run_simulator(producer, workload, sim, sim_stop, stats);
         } catch (...) {
           sim_error = std::current_exception();
+          sim_failed_ = true;
         }
         result_.workload_seconds = elapsed_s();
         sim_done = true;
@@ -323,6 +324,7 @@ class Runner {
         result_.stopped = true;
         return;
       }
+      if (sim_failed_) return;  // its error ends the run
       for (auto& p : paths_) p.check_alive();
       if (!sim_done) continue;
       if (!drain_deadline) drain_deadline = Clock::now() + drain_timeout();
@@ -385,6 +387,7 @@ class Runner {
   std::mutex mutex_;
   std::vector<ProducedEvent> events_;
   std::vector<ActivePath> paths_;
+  std::atomic<bool> sim_failed_{false};
   Clock::time_point start_;
   RunResult result_;
 };
