@@ -130,6 +130,26 @@ wait "$BENCH" 2>/dev/null || true
 wait_until 30 "the paths' processes to end with bench" eval '! children'
 say "interrupted and killed"
 
+step "bench: a change the producer store refuses ends the run with the store's error"
+"$LIMS" bench --mode stream --duration 120 --speedup 600 --initial 5 --out refused \
+  2>refused.err &
+BENCH=$!
+PIDS+=("$BENCH")
+wait_line refused.err 60 "$BENCH" progressing || fail "no progress line: $(tail -3 refused.err)"
+# Another writer holds the producer store: the next change waits out SQLite's 5 s, then fails.
+$PY -c 'import sqlite3, time
+db = sqlite3.connect("refused/producer.db", isolation_level=None)
+db.execute("begin exclusive")
+time.sleep(60)' &
+LOCK=$!
+PIDS+=("$LOCK")
+rc=0 && wait "$BENCH" || rc=$?
+kill "$LOCK"
+[[ $rc == 1 ]] || fail "bench exited $rc with its producer store locked"
+grep -q '^lims: error: store sqlite:refused/producer.db: database is locked' refused.err ||
+  fail "no clear store error: $(tail -3 refused.err)"
+say "store error reported"
+
 step "bench: usage errors"
 "$LIMS" bench --sweep colour=1,2 --out x 2>err && fail "an unknown sweep parameter was accepted"
 grep -q 'expected intensity=... or cameras=...' err || fail "unclear sweep error: $(cat err)"
