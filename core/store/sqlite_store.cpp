@@ -95,11 +95,9 @@ SqliteStore::SqliteStore(std::string path, const OpenOptions& options)
 }
 
 void SqliteStore::exec(const char* sql) {
-  char* message = nullptr;
-  int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message);
-  std::string text = message ? message : sqlite3_errstr(rc);
-  sqlite3_free(message);
-  if (rc != SQLITE_OK) fail(rc, text + " (in: " + std::string(sql).substr(0, 60) + ")");
+  // fail() adds the connection's message, which sqlite3_exec's would repeat.
+  const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(rc, std::string(sql).substr(0, 60));
 }
 
 void SqliteStore::create_schema() {

@@ -146,7 +146,8 @@ PIDS+=("$LOCK")
 rc=0 && wait "$BENCH" || rc=$?
 kill "$LOCK"
 [[ $rc == 1 ]] || fail "bench exited $rc with its producer store locked"
-grep -q '^lims: error: store sqlite:refused/producer.db: database is locked' refused.err ||
+grep -q '^lims: error: store sqlite:refused/producer.db: BEGIN IMMEDIATE: database is locked$' \
+  refused.err ||
   fail "no clear store error: $(tail -3 refused.err)"
 say "store error reported"
 
