@@ -58,7 +58,8 @@ struct Reader::Impl {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
       std::int64_t low = 0, high = 0;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
           rk.get(), tp.topic.c_str(), tp.partition, &low, &high,
           static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
