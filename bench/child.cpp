@@ -102,29 +102,33 @@ double peak_rss_mib_of(pid_t pid) {
 
 }  // namespace
 
+bool Child::wait(double timeout_s) {
+  if (exited_) return true;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  // A pidfd becomes readable when the child exits: wait on it, bounded by the deadline.
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (fd < 0) {  // no pidfd (an old kernel, a seccomp filter): look every 20 ms
+    while (!reap(WNOHANG) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return exited_;
+  }
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) >= 0 || errno != EINTR)
+      break;
+  }
+  ::close(fd);
+  return reap(WNOHANG);
+}
+
 ChildUsage Child::stop(double grace_s) {
   if (!running()) return usage_;
   const double peak_rss_mib = peak_rss_mib_of(pid_);
-  // A pidfd becomes readable when the child exits: wait on it, bounded by the grace period.
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   ::kill(pid_, SIGTERM);
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-  if (fd >= 0) {
-    pollfd p{fd, POLLIN, 0};
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) >= 0 ||
-          errno != EINTR)
-        break;
-    }
-    ::close(fd);
-  } else {  // no pidfd (an old kernel, a seccomp filter): look every 20 ms
-    while (!reap(WNOHANG) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (!exited_ && !reap(WNOHANG)) {
+  if (!wait(grace_s)) {
     ::kill(pid_, SIGKILL);
     reap(0);
   }

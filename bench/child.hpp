@@ -35,6 +35,8 @@ class Child {
 
   /// True until the child has exited (reaps it then; see usage()).
   bool running();
+  /// Waits up to `timeout_s` for the child to exit; true if it has (reaped; see usage()).
+  bool wait(double timeout_s);
   /// Reads the peak memory, sends SIGTERM and waits for the exit (SIGKILL after `grace_s`);
   /// returns its usage.
   ChildUsage stop(double grace_s = 30);

@@ -3,7 +3,9 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -39,7 +41,7 @@ struct TempLog {
 std::string run_sh(const std::string& script) {
   TempLog log;
   bench::Child child({"/bin/sh", "-c", script}, log.path);
-  while (child.running()) ::usleep(5000);
+  REQUIRE(child.wait(30));
   CHECK(child.usage().exit_code == 0);
   return log.text();
 }
@@ -72,32 +74,48 @@ TEST_CASE("bench: follow_parent holds only in a child whose named parent is its 
   ::prctl(PR_SET_PDEATHSIG, 0);
 }
 
-/// Waits until the log holds `n` lines "trapped" (the child has set its SIGTERM handler).
-void wait_trapped(const TempLog& log, std::size_t n) {
-  for (;;) {
-    const std::string text = log.text();
-    std::size_t count = 0;
-    for (auto at = text.find("trapped\n"); at != std::string::npos;
-         at = text.find("trapped\n", at + 1))
-      ++count;
-    if (count >= n) return;
-    ::usleep(5000);
+/// The rest of a child's script: idle in `wait`, which a trapped signal interrupts. Its `sleep`
+/// is in the child's process group, which the test kills afterwards.
+const std::string kIdle = "sleep 60 & wait";
+
+/// A named pipe a child writes a line to once it has set its SIGTERM handler (the child
+/// inherits no descriptor, so it opens the pipe by name).
+struct ReadyPipe {
+  TempLog name;
+  int fd = -1;
+  ReadyPipe() {
+    REQUIRE(::mkfifo(name.path.c_str(), 0600) == 0);
+    fd = ::open(name.path.c_str(), O_RDONLY | O_NONBLOCK);  // no writer needed to open
+    REQUIRE(fd >= 0);
   }
-}
+  ~ReadyPipe() { ::close(fd); }
+  /// Waits up to 30 s for the child's line; false if none came.
+  bool wait() const {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 30000) == 1 && (p.revents & POLLIN);
+  }
+};
 
 TEST_CASE("bench: stop ends a child with SIGTERM, or SIGKILL after the grace period") {
   TempLog log;
   {
-    bench::Child child(
-        {"/bin/sh", "-c", "trap 'exit 7' TERM; echo trapped; while :; do sleep 0.05; done"},
-        log.path);
-    wait_trapped(log, 1);
+    ReadyPipe ready;
+    bench::Child child({"/bin/sh", "-c",
+                        "trap 'exit 7' TERM; echo ready > " + ready.name.path +
+                            "; " + kIdle},
+                       log.path);
+    REQUIRE(ready.wait());
     CHECK(child.stop(10).exit_code == 7);
+    ::kill(-child.pid(), SIGKILL);
   }
-  bench::Child stubborn(
-      {"/bin/sh", "-c", "trap '' TERM; echo trapped; while :; do sleep 0.05; done"}, log.path);
-  wait_trapped(log, 2);
+  ReadyPipe ready;
+  bench::Child stubborn({"/bin/sh", "-c",
+                         "trap '' TERM; echo ready > " + ready.name.path +
+                             "; " + kIdle},
+                        log.path);
+  REQUIRE(ready.wait());
   const auto usage = stubborn.stop(0.2);
+  ::kill(-stubborn.pid(), SIGKILL);
   CHECK(usage.exit_code == -1);  // killed by a signal
   CHECK_FALSE(stubborn.running());
 }
