@@ -88,7 +88,8 @@ void record(kafka::Reader& reader, const RecordOptions& options, std::FILE* out,
       next_progress = Clock::now() + options.progress_interval;
     }
     if (!options.follow && Clock::now() - last_seen > kStallTimeout)
-      throw Error("replay record: nothing received for 30 s with " + std::to_string(open) +
+      throw Error("replay record: nothing received for " +
+                      std::to_string(kStallTimeout.count()) + " s with " + std::to_string(open) +
                       " partition(s) unfinished" +
                       (last_error.empty() ? "" : " (last Kafka error: " + last_error + ")"),
                   ExitCode::unreachable);

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "codec/decode.hpp"
+#include "codec/time.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "sync/collapse.hpp"
@@ -94,12 +95,6 @@ struct Instruments {
     bytes[p]->inc(static_cast<double>(value_bytes));
   }
 };
-
-double now_ms_since_epoch() {
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
-}
 
 }  // namespace
 
@@ -224,7 +219,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     instruments.store_write_seconds->observe(
         std::chrono::duration<double>(Clock::now() - started).count());
     instruments.batch_events->observe(static_cast<double>(batch.records));
-    const double acked_ms = now_ms_since_epoch();
+    const double acked_ms = static_cast<double>(codec::wall_clock_micros()) / 1000;
     for (const auto& m : batch.messages)
       if (const auto ts = m.timestamp_ms(); ts > 0)
         instruments.end_to_end_seconds->observe((acked_ms - static_cast<double>(ts)) / 1000);
