@@ -34,10 +34,6 @@ std::string mb(double bytes) { return format("%.1f MB", bytes / 1e6); }
 
 /// LIMS hours the run stood for (its wall seconds times the speedup).
 double lims_hours(const RunResult& run) { return run.seconds * run.options.speedup / 3600; }
-/// LIMS hours the workload ran (the run without the wait for the last changes).
-double workload_lims_hours(const RunResult& run) {
-  return run.workload_seconds * run.options.speedup / 3600;
-}
 
 /// Where a change's latency counts from: its write, or (--max) when path `p` started draining.
 Micros latency_from(const PathRun& p, const ProducedEvent& e) {
@@ -331,6 +327,10 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
     out.push_back(std::move(s));
   }
   return out;
+}
+
+double workload_lims_hours(const RunResult& run) {
+  return run.workload_seconds * run.options.speedup / 3600;
 }
 
 std::string summary_line(const PathSummary& s) {

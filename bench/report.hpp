@@ -47,6 +47,9 @@ struct ReportOptions {
 /// The figures of each path of `run`.
 std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& options);
 
+/// LIMS hours the workload ran: the run without the wait for the last changes, times --speedup.
+double workload_lims_hours(const RunResult& run);
+
 /// One line for the terminal: "stream: 57/57 visible, p50 11 ms, p99 103 ms, 2.6 MB on the
 /// wire, 0.19 CPU s, 16.8 MiB peak RSS".
 std::string summary_line(const PathSummary& s);

@@ -4,9 +4,9 @@
 
 #include <charconv>
 #include <cmath>
-#include <optional>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "bench/report.hpp"
 #include "commands.hpp"
@@ -98,7 +98,7 @@ bench::SweepPoint measure(bench::BenchOptions o, const bench::ReportOptions& rep
   bench::write_run_report(run, summary, report);
   for (const auto& s : summary)
     log::line("bench: " + bench::summary_line(s));
-  const double lims_hours = run.workload_seconds * o.speedup / 3600;
+  const double lims_hours = bench::workload_lims_hours(run);
   return {"", o.dir, lims_hours > 0 ? static_cast<double>(run.events.size()) / lims_hours : 0,
           summary};
 }
