@@ -74,10 +74,6 @@ TEST_CASE("bench: follow_parent holds only in a child whose named parent is its 
   ::prctl(PR_SET_PDEATHSIG, 0);
 }
 
-/// The rest of a child's script: idle in `wait`, which a trapped signal interrupts. Its `sleep`
-/// is in the child's process group, which the test kills afterwards.
-const std::string kIdle = "sleep 60 & wait";
-
 /// A named pipe a child writes a line to once it has set its SIGTERM handler (the child
 /// inherits no descriptor, so it opens the pipe by name).
 struct ReadyPipe {
@@ -96,28 +92,26 @@ struct ReadyPipe {
   }
 };
 
-TEST_CASE("bench: stop ends a child with SIGTERM, or SIGKILL after the grace period") {
+/// Stops a child that handles SIGTERM with `on_term` (a trap action) once it is ready, and
+/// returns its usage. It idles in `wait`, which a trapped signal interrupts; its `sleep` is in
+/// the child's process group, killed afterwards.
+bench::ChildUsage stop_idle_child(const std::string& on_term, double grace_s) {
   TempLog log;
-  {
-    ReadyPipe ready;
-    bench::Child child({"/bin/sh", "-c",
-                        "trap 'exit 7' TERM; echo ready > " + ready.name.path +
-                            "; " + kIdle},
-                       log.path);
-    REQUIRE(ready.wait());
-    CHECK(child.stop(10).exit_code == 7);
-    ::kill(-child.pid(), SIGKILL);
-  }
   ReadyPipe ready;
-  bench::Child stubborn({"/bin/sh", "-c",
-                         "trap '' TERM; echo ready > " + ready.name.path +
-                             "; " + kIdle},
-                        log.path);
+  bench::Child child(
+      {"/bin/sh", "-c", "trap '" + on_term + "' TERM; echo ready > " + ready.name.path +
+                            "; sleep 60 & wait"},
+      log.path);
   REQUIRE(ready.wait());
-  const auto usage = stubborn.stop(0.2);
-  ::kill(-stubborn.pid(), SIGKILL);
-  CHECK(usage.exit_code == -1);  // killed by a signal
-  CHECK_FALSE(stubborn.running());
+  const auto usage = child.stop(grace_s);
+  ::kill(-child.pid(), SIGKILL);
+  CHECK_FALSE(child.running());
+  return usage;
+}
+
+TEST_CASE("bench: stop ends a child with SIGTERM, or SIGKILL after the grace period") {
+  CHECK(stop_idle_child("exit 7", 10).exit_code == 7);
+  CHECK(stop_idle_child("", 0.2).exit_code == -1);  // SIGTERM ignored: killed by SIGKILL
 }
 
 }  // namespace
