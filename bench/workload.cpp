@@ -24,7 +24,7 @@ const std::vector<const char*>& diseases(Plant p) {
 /// A GPS coordinate near `centre`, rounded to 6 decimals as LIMS's cameras report them.
 double near(double centre, double u) { return std::round((centre + (u - 0.5) * 0.2) * 1e6) / 1e6; }
 
-// LIMS job periods in seconds (reference/lims.md).
+// LIMS job periods in seconds (docs/lims-contract.md).
 constexpr std::array<double, kJobCount> kPeriods = {100, 100, 300, 300, 700};
 
 }  // namespace

@@ -1,5 +1,5 @@
 #pragma once
-// The LIMS workload: the jobs of reference/lims.md (camera, disease recognizer, users) as a
+// The LIMS workload: the jobs of docs/lims-contract.md (camera, disease recognizer, users) as a
 // deterministic sequence of image changes.
 
 #include <cstdint>

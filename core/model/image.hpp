@@ -1,5 +1,5 @@
 #pragma once
-// The LIMS image record and the change events that carry it (see reference/lims.md).
+// The LIMS image record and the change events that carry it (see docs/lims-contract.md).
 
 #include <array>
 #include <cstdint>

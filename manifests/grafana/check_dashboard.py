@@ -3,7 +3,7 @@
 
     manifests/grafana/check_dashboard.py [STOCK_JSON] [--dashboard FILE] [--prometheus URL]
 
-STOCK_JSON defaults to ../shared/reference/lims-grafana-dashboard.json relative to the repo root.
+STOCK_JSON defaults to lims-stock-dashboard.json beside this script (the dashboard LIMS ships).
 Checks: valid JSON; unique panel ids; gridPos inside the 24-column grid and no two panels
 overlapping; every stock panel present and unchanged (same id, type, title, gridPos, options and
 targets; the only change allowed is a Prometheus datasource uid replaced by ${datasource});
@@ -28,7 +28,6 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 GRID_COLUMNS = 24
 DS_VAR = "${datasource}"
 
@@ -383,8 +382,8 @@ class Checker:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("stock", nargs="?",
-                    default=os.path.join(REPO, "..", "shared", "reference", "lims-grafana-dashboard.json"),
-                    help="the stock LIMS dashboard (default: ../shared/reference/lims-grafana-dashboard.json from the repo root)")
+                    default=os.path.join(HERE, "lims-stock-dashboard.json"),
+                    help="the stock LIMS dashboard (default: lims-stock-dashboard.json beside this script)")
     ap.add_argument("--dashboard", default=os.path.join(HERE, "lims-dashboard.json"),
                     help="the dashboard to check (default: lims-dashboard.json beside this script)")
     ap.add_argument("--prometheus", metavar="URL",
