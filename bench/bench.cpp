@@ -140,7 +140,7 @@ std::vector<std::string> path_argv(PathKind kind, const BenchOptions& o, const P
     if (o.brokers.empty()) argv.insert(argv.end(), {"-X", "fetch.wait.max.ms=10"});
     return argv;
   }
-  const std::string state = o.dir + "/batch.watermark";
+  const std::string state = o.dir + "/batch.checkpoint";
   fs::remove(state);
   return {o.lims_binary, "sync-batch",
           "--from",      plan.producer_uri,

@@ -54,9 +54,13 @@ void remove_default_store() {
 /// has one, and what it prints.
 void show_example(store::ImageStore& store, const std::string& uri,
                   const bench::SimulatorStats& produced) {
+  // This binary, relative to the working directory when it lies below it (build-release/lims).
   std::error_code error;
-  std::string lims = std::filesystem::read_symlink("/proc/self/exe", error).string();
-  if (error) lims = "lims";
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  std::string lims = error ? "lims" : exe.string();
+  if (const auto rel = std::filesystem::proximate(exe, error);
+      !error && !rel.empty() && *rel.begin() != "..")
+    lims = rel.string();
   for (Plant p : kPlants) {
     std::int64_t id = produced.max_id[static_cast<std::size_t>(p)];
     if (id <= 0) continue;

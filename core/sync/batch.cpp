@@ -56,34 +56,34 @@ void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::
 
 }  // namespace
 
-Watermark::Watermark(std::string path) : path_(std::move(path)), value_(kBeginning) {
+Checkpoint::Checkpoint(std::string path) : path_(std::move(path)), value_(kBeginning) {
   std::ifstream in(path_);
   if (!in) return;
   long long v = 0;
-  if (!(in >> v)) throw Error("watermark file " + path_ + ": expected one integer (microseconds)");
+  if (!(in >> v)) throw Error("checkpoint file " + path_ + ": expected one integer (microseconds)");
   value_ = v;
 }
 
-void Watermark::save(Micros value) {
+void Checkpoint::save(Micros value) {
   const std::string tmp = path_ + ".tmp";
   const std::string text = std::to_string(value) + "\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error("cannot write watermark file " + tmp);
+  if (fd < 0) throw Error("cannot write checkpoint file " + tmp);
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                   ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0)
-    throw Error("cannot write watermark file " + path_);
+    throw Error("cannot write checkpoint file " + path_);
   value_ = value;
 }
 
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
-                             Watermark& watermark, const std::atomic<bool>& stop, std::size_t chunk,
+                             Checkpoint& checkpoint, const std::atomic<bool>& stop, std::size_t chunk,
                              const WriteObserver& on_acked) {
   const auto started = std::chrono::steady_clock::now();
   BatchRunStats stats;
-  const Micros since = mode == BatchMode::full ? kBeginning : watermark.value();
-  Micros newest = watermark.value();
+  const Micros since = mode == BatchMode::full ? kBeginning : checkpoint.value();
+  Micros newest = checkpoint.value();
   for (Plant plant : kPlants) {
     std::vector<ImageRecord> records;
     std::set<std::int64_t> seen;
@@ -104,8 +104,8 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
     write_chunk(target, records, plant, stats, on_acked);
     if (mode == BatchMode::full) delete_missing(target, plant, seen, stats);
   }
-  // The watermark moves only after every plant is written: it never runs ahead of the data.
-  if (stats.complete && newest != watermark.value()) watermark.save(newest);
+  // The checkpoint moves only after every plant is written: it never runs ahead of the data.
+  if (stats.complete && newest != checkpoint.value()) checkpoint.save(newest);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }

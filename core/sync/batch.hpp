@@ -22,15 +22,15 @@ struct BatchRunStats {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   double seconds = 0;
-  bool complete = true;  // false when stopped part way (the watermark did not move)
+  bool complete = true;  // false when stopped part way (the checkpoint did not move)
 };
 
-/// The watermark, kept in a small file so a restart resumes: the newest version (updated_at,
+/// The checkpoint, kept in a small file so a restart resumes: the newest version (updated_at,
 /// else created_at) copied so far. The file is replaced atomically (write, fsync, rename).
-class Watermark {
+class Checkpoint {
  public:
   /// Reads PATH if it exists (else starts at the beginning of time).
-  explicit Watermark(std::string path);
+  explicit Checkpoint(std::string path);
   Micros value() const { return value_; }
   /// Saves `value` durably.
   void save(Micros value);
@@ -41,13 +41,13 @@ class Watermark {
   Micros value_;
 };
 
-/// Copies source to target. Incremental: records with a version after the watermark, then moves
-/// the watermark to the newest version copied, only once everything before it is written.
+/// Copies source to target. Incremental: records with a version after the checkpoint, then moves
+/// the checkpoint to the newest version copied, only once everything before it is written.
 /// Full: every record, and deletes from the target what the source lacks. Stops between chunks
-/// when `stop` is set (then `complete` is false and the watermark stays).
+/// when `stop` is set (then `complete` is false and the checkpoint stays).
 /// `on_acked`, if set, is told about each chunk the target acknowledged.
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
-                             Watermark& watermark, const std::atomic<bool>& stop,
+                             Checkpoint& checkpoint, const std::atomic<bool>& stop,
                              std::size_t chunk = 200, const WriteObserver& on_acked = {});
 
 }  // namespace lims::sync

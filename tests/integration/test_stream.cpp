@@ -80,10 +80,10 @@ TEST_CASE("stream: the stream and sync-batch end in identical stores") {
 
   auto batched = store::open_store("sqlite::memory:");
   const std::string state = "/tmp/lims-equivalence-" + std::to_string(::getpid());
-  sync::Watermark watermark(state);
+  sync::Checkpoint checkpoint(state);
   // Full mode: the batch path sees hard deletes only by comparing everything.
   const std::atomic<bool> stop{false};
-  auto stats = sync::run_batch_sync(*producer, *batched, sync::BatchMode::full, watermark, stop);
+  auto stats = sync::run_batch_sync(*producer, *batched, sync::BatchMode::full, checkpoint, stop);
   std::remove(state.c_str());
   CHECK(stats.images > 0);
   for (Plant p : kPlants) {

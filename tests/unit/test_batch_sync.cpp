@@ -1,4 +1,4 @@
-// sync-batch between two SQLite stores: watermark, full mode, the guard, a stop part way.
+// sync-batch between two SQLite stores: checkpoint, full mode, the guard, a stop part way.
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@ struct Pair {
   std::unique_ptr<store::ImageStore> source = store::open_store("sqlite::memory:");
   std::unique_ptr<store::ImageStore> target = store::open_store("sqlite::memory:");
   std::string state =
-      (std::filesystem::temp_directory_path() / ("lims-watermark-" + std::to_string(::getpid())))
+      (std::filesystem::temp_directory_path() / ("lims-checkpoint-" + std::to_string(::getpid())))
           .string();
   std::atomic<bool> stop{false};
 
@@ -26,14 +26,14 @@ struct Pair {
     source->apply(std::vector<store::Write>{test::upsert_of(p, r)});
   }
   sync::BatchRunStats run(sync::BatchMode mode = sync::BatchMode::incremental) {
-    sync::Watermark w(state);  // a new process each run: the watermark comes from the file
+    sync::Checkpoint w(state);  // a new process each run: the checkpoint comes from the file
     return sync::run_batch_sync(*source, *target, mode, w, stop, 2);
   }
 };
 
 }  // namespace
 
-TEST_CASE("batch: incremental runs copy what changed since the watermark, and only that") {
+TEST_CASE("batch: incremental runs copy what changed since the checkpoint, and only that") {
   test::contract_tick() = 1;
   Pair s;
   for (std::int64_t id = 1; id <= 5; ++id) s.put(Plant::tomato, test::sample_record(id, id));
@@ -86,14 +86,14 @@ TEST_CASE("batch: the guard keeps a newer target record") {
   test::check_same_record(s.target->get(Plant::pepper, 1), test::sample_record(1, 9));
 }
 
-TEST_CASE("batch: a stop part way leaves the watermark where it was") {
+TEST_CASE("batch: a stop part way leaves the checkpoint where it was") {
   test::contract_tick() = 1;
   Pair s;
   for (std::int64_t id = 1; id <= 6; ++id) s.put(Plant::tomato, test::sample_record(id, id));
   s.stop = true;
   auto stopped = s.run();
   CHECK_FALSE(stopped.complete);
-  CHECK_FALSE(std::filesystem::exists(s.state));  // no watermark written
+  CHECK_FALSE(std::filesystem::exists(s.state));  // no checkpoint written
   s.stop = false;
   CHECK(s.run().images == 6);  // the next run does it all
 }
