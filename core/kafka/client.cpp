@@ -86,6 +86,13 @@ void wait_for_cluster(rd_kafka_t* rk, const std::string& brokers, int timeout_ms
                 ExitCode::unreachable);
 }
 
+std::string property(rd_kafka_t* rk, const char* name) {
+  char value[512];
+  std::size_t size = sizeof value;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, value, &size) != RD_KAFKA_CONF_OK) return "";
+  return value;
+}
+
 PartitionListHandle to_list(const std::vector<TopicPartition>& parts) {
   PartitionListHandle list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
   for (const auto& tp : parts)

@@ -16,6 +16,8 @@ KafkaHandle make_client(rd_kafka_type_t type, ConfHandle conf);
 /// Waits up to `timeout_ms` for cluster metadata from `rk`; throws lims::Error (unreachable)
 /// naming `brokers` otherwise.
 void wait_for_cluster(rd_kafka_t* rk, const std::string& brokers, int timeout_ms);
+/// The value of a configuration property of a client ("" if unknown).
+std::string property(rd_kafka_t* rk, const char* name);
 /// A librdkafka partition list of `parts`, offsets included.
 PartitionListHandle to_list(const std::vector<TopicPartition>& parts);
 /// Converts a librdkafka partition list.

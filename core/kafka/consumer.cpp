@@ -26,6 +26,19 @@ std::string join(const std::vector<TopicPartition>& parts) {
 }
 
 constexpr std::chrono::steady_clock::duration kStallAfter = std::chrono::milliseconds(20);
+
+/// The first librdkafka whose cooperative-sticky assignor lims relies on: 2.3 no longer aborts
+/// when a consumer that never had an assignment is destroyed (librdkafka #4312), and 2.10 no
+/// longer loses a whole assignment when a commit meets a rebalance (#4059).
+constexpr int kCooperativeFrom = 0x020a0000;
+
+/// The assignor lims asks for: cooperative-sticky where it is sound, else roundrobin, an eager
+/// one that spreads the one-partition plant topics over the members (range would give every
+/// topic's partition 0 to one member). The price of eager: each rebalance revokes every
+/// partition of every member for its few seconds, where cooperative moves only those that move.
+const char* default_assignor() {
+  return rd_kafka_version() >= kCooperativeFrom ? "cooperative-sticky" : "roundrobin";
+}
 constexpr std::chrono::steady_clock::duration kMaxWakeInterval = std::chrono::milliseconds(1000);
 
 }  // namespace
@@ -39,6 +52,7 @@ struct Consumer::Impl {
   KafkaHandle rk;
   bool closed = false;
   bool paused = false;
+  bool ever_assigned = false;  // for the librdkafka #4312 guard in ~Consumer
   // Waking the fetcher (see poll()).
   std::chrono::steady_clock::time_point last_message = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_wake{};
@@ -84,7 +98,7 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"partition.assignment.strategy", default_assignor()},
       {"enable.partition.eof", config.report_eof ? "true" : "false"},
       // A crashed member's partitions move after 10 s rather than Kafka's 45 s default. The
       // embedded Kafka also makes a join that follows a leave wait this long, less 1 s (and
@@ -120,6 +134,15 @@ Consumer::~Consumer() {
     close();
   } catch (...) {
   }
+  // librdkafka before 2.3 aborts the process when a cooperative-sticky consumer that never had
+  // an assignment is destroyed (#4312): a stop during the first join, the ordinary case for a
+  // pod stopped during a rollout. lims chooses roundrobin there (default_assignor()), but -X may
+  // ask for cooperative-sticky: then the handle, closed and out of the group, is left to the
+  // process's exit instead.
+  if (impl_->rk && !impl_->ever_assigned && rd_kafka_version() < 0x02030000 &&
+      detail::property(impl_->rk.get(), "partition.assignment.strategy")
+              .find("cooperative-sticky") != std::string::npos)
+    (void)impl_->rk.release();  // deliberately never destroyed: see above
 }
 
 std::uint64_t Consumer::received_bytes() const { return impl_->received_bytes; }
@@ -242,6 +265,7 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
       if (!from_beginning && !fresh.empty()) start_at_time(parts, fresh);
     }
     if (!list.empty()) log::info("assigned " + join(list));
+    ever_assigned = true;
     if (cooperative) {
       ErrorHandle e(rd_kafka_incremental_assign(rk.get(), parts));
       if (e) log::error(std::string("assigning partitions: ") + rd_kafka_error_string(e.get()));
