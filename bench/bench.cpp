@@ -140,14 +140,11 @@ std::vector<std::string> path_argv(PathKind kind, const BenchOptions& o, const P
     if (o.brokers.empty()) argv.insert(argv.end(), {"-X", "fetch.wait.max.ms=10"});
     return argv;
   }
-  const std::string state = o.dir + "/batch.checkpoint";
-  fs::remove(state);
   return {o.lims_binary, "sync-batch",
           "--from",      plan.producer_uri,
           "--to",        plan.batch_uri,
           "--mode",      o.batch_mode,
           "--interval",  seconds_arg(o.batch_interval_s / o.speedup),
-          "--state",     state,
           "--listen",    listen,
           "--ack-log",   acks};
 }

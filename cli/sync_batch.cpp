@@ -19,7 +19,7 @@ struct SyncBatchOptions {
   std::string from;
   std::string to = "sqlite:lims.db";
   std::string mode = "incremental";
-  std::string state = "lims-sync-batch.checkpoint";
+  std::string state;  // empty: the checkpoint lives in the target
   bool once = false;
   double interval_s = 600;
   std::string listen;   // empty: no HTTP
@@ -81,18 +81,19 @@ int run_sync_batch(const SyncBatchOptions& o) {
                      http::HandlerOptions{.metrics = [&registry] { return registry.render(); }});
     server.emplace(*handlers, *listen);
   }
-  sync::Checkpoint checkpoint(o.state);
+  const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;
+  const auto checkpoint = o.state.empty() ? sync::checkpoint_in_target(*target, *source, mode)
+                                          : sync::checkpoint_file(o.state);
   std::optional<sync::AckLog> ack_log;
   sync::WriteObserver on_acked;
   if (!o.ack_log.empty()) on_acked = ack_log.emplace(o.ack_log).observer();
-  const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;
   log::info("sync-batch " + o.mode + " from " + source->describe() + " to " + target->describe() +
-            "; checkpoint in " + checkpoint.path());
+            (mode == sync::BatchMode::full ? "" : "; checkpoint in " + checkpoint->describe()));
   for (;;) {
     const auto next = std::chrono::steady_clock::now() +
                       std::chrono::milliseconds(static_cast<long>(o.interval_s * 1000));
     const sync::BatchRunStats stats =
-        sync::run_batch_sync(*source, *target, mode, checkpoint, stop_flag(), 200, on_acked);
+        sync::run_batch_sync(*source, *target, mode, checkpoint.get(), stop_flag(), 200, on_acked);
     batch_metrics.record(stats);
     log::line(sync::batch_summary_line(stats) + (stats.complete ? "" : " (stopped part way)"));
     if (o.once || stop_flag()) return 0;
@@ -109,9 +110,11 @@ Command setup_sync_batch(CLI::App& app) {
       "sync-batch",
       "The batch baseline: copy the producer store into the consumer store, as the LIMS DB\n"
       "Synchronizer does, every --interval seconds or --once. Incremental runs copy what changed\n"
-      "since the checkpoint (newest updated_at/created_at copied, kept in --state); full runs copy\n"
-      "everything and delete what the source no longer has. The stale-event guard applies. Each\n"
-      "run prints: sync-batch: N images, R bytes read, W bytes written in T s.");
+      "since the checkpoint: per plant, the last record copied (by updated_at, else created_at,\n"
+      "then id), kept in the target itself (lims_copy_positions), keyed by the source and mode,\n"
+      "and moved with each chunk written. Full runs copy everything and delete what the source no\n"
+      "longer has. The stale-event guard applies. Each run prints: sync-batch: N images, R bytes\n"
+      "read, W bytes written in T s.");
   c->add_option("--from", o->from, "Source store (the producer DB)")
       ->required()
       ->envname("LIMS_SYNC_FROM");
@@ -125,9 +128,10 @@ Command setup_sync_batch(CLI::App& app) {
   c->add_option("--interval", o->interval_s, "Seconds from the start of one run to the next")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  c->add_option("--state", o->state, "File keeping the checkpoint between runs and restarts")
-      ->envname("LIMS_SYNC_STATE")
-      ->capture_default_str();
+  c->add_option("--state", o->state,
+                 "Keep the incremental checkpoint in this file instead of the target (one line "
+                 "per plant, replaced atomically after each chunk)")
+      ->envname("LIMS_SYNC_STATE");
   add_listen_option(c, o->listen, /*optional_server=*/true);
   add_ack_log_option(c, o->ack_log);
   return {c, [o] { return run_sync_batch(*o); }};

@@ -1,8 +1,10 @@
 #pragma once
-// ImageStore: the interface every consumer-side store implements (SQLite now, MongoDB next).
+// ImageStore: the interface every consumer-side store implements (SQLite and MongoDB).
 
 #include <cstdint>
+#include <compare>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +39,14 @@ struct WriteResult {
   std::string error;  // why, for Outcome::failed
 };
 
+/// How far a copy from another store has come in one plant: the last record copied, in the order
+/// scan_after() visits records (version, then id). The default is before every record.
+struct CopyPosition {
+  Micros version = std::numeric_limits<Micros>::min();
+  std::int64_t id = 0;
+  auto operator<=>(const CopyPosition&) const = default;
+};
+
 /// A store error that may go away on retry (busy, locked, connection reset, timeout).
 class TransientError : public Error {
  public:
@@ -54,16 +64,33 @@ class ImageStore {
   virtual std::optional<ImageRecord> get(Plant plant, std::int64_t id) = 0;
   /// How many records the plant has (soft-deleted ones included, as the Image API counts).
   virtual std::int64_t count(Plant plant) = 0;
-  /// Calls `visit` for each record with version() > `since`, oldest first, handing the record
+  /// Calls `visit` for each record after `after` in (version(), id) order, handing the record
   /// over (the visitor may keep it without a copy); stops when it returns false.
-  virtual void scan_since(Plant plant, Micros since,
+  virtual void scan_after(Plant plant, CopyPosition after,
                           const std::function<bool(ImageRecord&&)>& visit) = 0;
+  /// The position last saved under `key` (save_position, apply_and_save), or nullopt.
+  virtual std::optional<CopyPosition> load_position(const std::string& key) = 0;
+  /// Saves `position` under `key`, durably, replacing what was there.
+  virtual void save_position(const std::string& key, CopyPosition position) = 0;
+  /// apply(), then `position` saved under `key` only once the writes are durable: by default
+  /// after apply() returns (a store acknowledges a write only once it is durable); a store that
+  /// can do both in one transaction does. A failure may leave the position behind the data,
+  /// never ahead of it.
+  virtual std::vector<WriteResult> apply_and_save(std::span<const Write> writes,
+                                                  const std::string& key, CopyPosition position) {
+    auto results = apply(writes);
+    save_position(key, position);
+    return results;
+  }
   /// The `n` records of the plant with the highest version() (updated_at, else created_at; ties
   /// by id, higher first), newest first, soft-deleted ones included, all without their `data`
   /// (left empty: for listings, which load the JPEGs separately).
   virtual std::vector<ImageRecord> latest(Plant plant, std::size_t n) = 0;
   /// The store's address with any credentials masked, for messages.
   virtual std::string describe() const = 0;
+  /// What names this store across runs and working directories, without credentials: the
+  /// absolute path of a SQLite file, a MongoDB URI's hosts and database.
+  virtual std::string identity() const = 0;
   /// The finest time step the store keeps, in microseconds (1; MongoDB's dates: 1000).
   virtual Micros time_resolution() const { return 1; }
 };

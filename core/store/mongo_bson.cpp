@@ -1,6 +1,7 @@
 #include "store/mongo_bson.hpp"
 
 #include <limits>
+#include <string>
 
 #include "store/image_store.hpp"
 
@@ -182,8 +183,59 @@ void append_guard_filter(bson_t* filter, std::int64_t id, Micros version) {
   append_version_condition(filter, "$lte", version);
 }
 
-void append_changed_since(bson_t* filter, Micros since) {
-  append_version_condition(filter, "$gt", since);
+void append_scan_stages(bson_t* pipeline, CopyPosition after) {
+  const bool from_start = after == CopyPosition{};
+  int stage = 0;
+  auto next = [&](bson_t* child) {
+    const std::string key = std::to_string(stage++);
+    BSON_APPEND_DOCUMENT_BEGIN(pipeline, key.c_str(), child);
+  };
+  bson_t s, body, inner, list;
+  if (!from_start) {  // versions at least the position's: a filter the indexes can serve
+    next(&s);
+    BSON_APPEND_DOCUMENT_BEGIN(&s, "$match", &body);
+    append_version_condition(&body, "$gte", after.version);
+    bson_append_document_end(&s, &body);
+    bson_append_document_end(pipeline, &s);
+  }
+  // The version as lims_version, which a plain sort cannot express. ($addFields rather than its
+  // alias $set, which mongo-java-server lacks.)
+  next(&s);
+  BSON_APPEND_DOCUMENT_BEGIN(&s, "$addFields", &body);
+  BSON_APPEND_DOCUMENT_BEGIN(&body, "lims_version", &inner);
+  BSON_APPEND_ARRAY_BEGIN(&inner, "$ifNull", &list);
+  BSON_APPEND_UTF8(&list, "0", "$updated_at");
+  BSON_APPEND_UTF8(&list, "1", "$created_at");
+  bson_append_array_end(&inner, &list);
+  bson_append_document_end(&body, &inner);
+  bson_append_document_end(&s, &body);
+  bson_append_document_end(pipeline, &s);
+  if (!from_start) {  // strictly after (version, id)
+    next(&s);
+    BSON_APPEND_DOCUMENT_BEGIN(&s, "$match", &body);
+    bson_t any, later, same, cmp;
+    BSON_APPEND_ARRAY_BEGIN(&body, "$or", &any);
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "0", &later);
+    BSON_APPEND_DOCUMENT_BEGIN(&later, "lims_version", &cmp);
+    append_date(&cmp, "$gt", after.version);
+    bson_append_document_end(&later, &cmp);
+    bson_append_document_end(&any, &later);
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "1", &same);
+    append_date(&same, "lims_version", after.version);
+    BSON_APPEND_DOCUMENT_BEGIN(&same, "id", &cmp);
+    BSON_APPEND_INT64(&cmp, "$gt", after.id);
+    bson_append_document_end(&same, &cmp);
+    bson_append_document_end(&any, &same);
+    bson_append_array_end(&body, &any);
+    bson_append_document_end(&s, &body);
+    bson_append_document_end(pipeline, &s);
+  }
+  next(&s);
+  BSON_APPEND_DOCUMENT_BEGIN(&s, "$sort", &body);
+  BSON_APPEND_INT32(&body, "lims_version", 1);
+  BSON_APPEND_INT32(&body, "id", 1);
+  bson_append_document_end(&s, &body);
+  bson_append_document_end(pipeline, &s);
 }
 
 }  // namespace lims::store::detail

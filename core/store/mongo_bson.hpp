@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/image.hpp"
+#include "store/image_store.hpp"
 
 namespace lims::store::detail {
 
@@ -29,7 +30,8 @@ void append_id_filter(bson_t* filter, std::int64_t id);
 /// with this filter replaces an older record and fails with a duplicate key for a newer one.
 void append_guard_filter(bson_t* filter, std::int64_t id, Micros version);
 
-/// {$or: [{updated_at: {$gt: T}}, {updated_at: null, created_at: {$gt: T}}]}
-void append_changed_since(bson_t* filter, Micros since);
+/// The aggregation stages that list a collection's records after `after` in (version, id)
+/// order: version computed as lims_version (updated_at, else created_at), then sorted.
+void append_scan_stages(bson_t* pipeline, CopyPosition after);
 
 }  // namespace lims::store::detail

@@ -12,6 +12,7 @@ namespace lims::store {
 namespace {
 
 constexpr const char* kDefaultDatabase = "imagedbplantconsumer";
+constexpr const char* kPositions = "lims_copy_positions";
 constexpr std::int32_t kDuplicateKey = 11000;
 /// Records per reply when scanning: about 8 MB of 30 kB images, under the 16 MiB a reply holds.
 constexpr std::int32_t kScanBatch = 256;
@@ -70,7 +71,17 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
   if (!ok)
     throw Error("cannot reach MongoDB at " + masked_ + ": " + error.message, ExitCode::unreachable);
 
-  const char* db = mongoc_uri_get_database(uri_.get());
+  const char* uri_db = mongoc_uri_get_database(uri_.get());
+  const char* db = uri_db && *uri_db ? uri_db : kDefaultDatabase;
+  // mongodb://host1:port1,host2:port2/db: the servers and the database, no user or options.
+  if (const char* srv = mongoc_uri_get_srv_hostname(uri_.get())) {
+    identity_ = std::string("mongodb+srv://") + srv;
+  } else {
+    identity_ = "mongodb://";
+    for (const mongoc_host_list_t* h = mongoc_uri_get_hosts(uri_.get()); h; h = h->next)
+      identity_ += std::string(h != mongoc_uri_get_hosts(uri_.get()) ? "," : "") + h->host_and_port;
+  }
+  identity_ += std::string("/") + db;
   MongoWriteConcern wc(mongoc_write_concern_new());
   if (options.write_concern == "majority")
     mongoc_write_concern_set_wmajority(wc.get(), 0);
@@ -78,11 +89,12 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
     mongoc_write_concern_set_w(wc.get(), std::stoi(options.write_concern));
   for (Plant p : kPlants) {
     auto& c = collections_[static_cast<std::size_t>(p)];
-    c.reset(mongoc_client_get_collection(client_.get(), db && *db ? db : kDefaultDatabase,
-                                         collection_of(p).c_str()));
+    c.reset(mongoc_client_get_collection(client_.get(), db, collection_of(p).c_str()));
     mongoc_collection_set_write_concern(c.get(), wc.get());
     if (!options.read_only) ensure_unique_index(p);
   }
+  positions_.reset(mongoc_client_get_collection(client_.get(), db, kPositions));
+  mongoc_collection_set_write_concern(positions_.get(), wc.get());
 }
 
 void MongoStore::ensure_unique_index(Plant plant) {
@@ -268,17 +280,14 @@ std::int64_t MongoStore::count(Plant plant) {
   return n;
 }
 
-void MongoStore::scan_since(Plant plant, Micros since,
+void MongoStore::scan_after(Plant plant, CopyPosition after,
                             const std::function<bool(ImageRecord&&)>& visit) {
   mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
-  // Oldest first by version (updated_at, else created_at), which a plain sort cannot express.
-  BsonDoc match = make_doc();
-  detail::append_changed_since(match.get(), since);
-  BsonDoc pipeline(BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match.get()), "}", "{",
-                            "$addFields", "{", "lims_version", "{", "$ifNull", "[",
-                            BCON_UTF8("$updated_at"), BCON_UTF8("$created_at"), "]", "}", "}", "}",
-                            "{", "$sort", "{", "lims_version", BCON_INT32(1), "id", BCON_INT32(1),
-                            "}", "}", "]"));
+  BsonDoc pipeline = make_doc();
+  bson_t stages;
+  BSON_APPEND_ARRAY_BEGIN(pipeline.get(), "pipeline", &stages);
+  detail::append_scan_stages(&stages, after);
+  bson_append_array_end(pipeline.get(), &stages);
   // The sort holds whole records (a full copy is far past $sort's 100 MB memory limit), so it
   // may spill to disk; batches of kScanBatch keep each reply, and our memory, small.
   BsonDoc opts(BCON_NEW("allowDiskUse", BCON_BOOL(true), "batchSize", BCON_INT32(kScanBatch)));
@@ -293,6 +302,36 @@ void MongoStore::scan_since(Plant plant, Micros since,
   }
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "scanning");
+}
+
+std::optional<CopyPosition> MongoStore::load_position(const std::string& key) {
+  BsonDoc filter(BCON_NEW("_id", BCON_UTF8(key.c_str())));
+  MongoCursor cursor(mongoc_collection_find_with_opts(positions_.get(), filter.get(), nullptr,
+                                                      nullptr));
+  const bson_t* doc = nullptr;
+  std::optional<CopyPosition> found;
+  if (mongoc_cursor_next(cursor.get(), &doc)) {
+    bson_iter_t version, id;
+    if (!bson_iter_init_find(&version, doc, "version") || !BSON_ITER_HOLDS_INT64(&version) ||
+        !bson_iter_init_find(&id, doc, "id") || !BSON_ITER_HOLDS_INT64(&id))
+      throw Error("store " + masked_ + ": " + kPositions + " '" + key +
+                  "': expected int64 fields version and id");
+    found = CopyPosition{bson_iter_int64(&version), bson_iter_int64(&id)};
+  }
+  bson_error_t error;
+  if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "reading the copy position");
+  return found;
+}
+
+void MongoStore::save_position(const std::string& key, CopyPosition position) {
+  BsonDoc filter(BCON_NEW("_id", BCON_UTF8(key.c_str())));
+  BsonDoc doc(BCON_NEW("_id", BCON_UTF8(key.c_str()), "version", BCON_INT64(position.version),
+                       "id", BCON_INT64(position.id)));
+  BsonDoc opts(BCON_NEW("upsert", BCON_BOOL(true)));
+  bson_error_t error;
+  if (!mongoc_collection_replace_one(positions_.get(), filter.get(), doc.get(), opts.get(),
+                                     nullptr, &error))
+    fail(error, "saving the copy position");
 }
 
 std::vector<ImageRecord> MongoStore::latest(Plant plant, std::size_t n) {

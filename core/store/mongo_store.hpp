@@ -22,10 +22,14 @@ class MongoStore final : public ImageStore {
   std::vector<WriteResult> apply(std::span<const Write> writes) override;
   std::optional<ImageRecord> get(Plant plant, std::int64_t id) override;
   std::int64_t count(Plant plant) override;
-  void scan_since(Plant plant, Micros since,
+  void scan_after(Plant plant, CopyPosition after,
                   const std::function<bool(ImageRecord&&)>& visit) override;
+  /// Positions live in the collection lims_copy_positions, beside LIMS's own.
+  std::optional<CopyPosition> load_position(const std::string& key) override;
+  void save_position(const std::string& key, CopyPosition position) override;
   std::vector<ImageRecord> latest(Plant plant, std::size_t n) override;
   std::string describe() const override { return masked_; }
+  std::string identity() const override { return identity_; }
   Micros time_resolution() const override { return 1000; }
 
  private:
@@ -41,9 +45,11 @@ class MongoStore final : public ImageStore {
   [[noreturn]] void fail(const bson_error_t& error, const std::string& what) const;
 
   std::string masked_;
+  std::string identity_;
   MongoUri uri_;
   MongoClient client_;
   std::array<MongoCollection, 3> collections_;
+  MongoCollection positions_;
   std::array<bool, 3> unique_index_{};
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <string_view>
 
 #include "common/log.hpp"
@@ -115,6 +116,10 @@ void SqliteStore::create_schema() {
   exec("PRAGMA synchronous=FULL");
   std::string sql = "BEGIN IMMEDIATE;";
   sql += "CREATE TABLE IF NOT EXISTS lims_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+  // Where copies into this store (sync-batch) have come, per source, mode and plant.
+  sql +=
+      "CREATE TABLE IF NOT EXISTS lims_copy_positions (key TEXT PRIMARY KEY,"
+      " version INTEGER NOT NULL, id INTEGER NOT NULL);";
   for (Plant p : kPlants) {
     const std::string t = table_of(p);
     sql += "CREATE TABLE IF NOT EXISTS " + t +
@@ -157,7 +162,7 @@ void SqliteStore::prepare_statements() {
     s.get.reset(prepare(std::string("SELECT ") + kColumns + " FROM " + t + " WHERE id = ?1"));
     s.count.reset(prepare("SELECT COUNT(*) FROM " + t));
     s.scan.reset(prepare(std::string("SELECT ") + kColumns + " FROM " + t +
-                         " WHERE COALESCE(updated_at, created_at) > ?1"
+                         " WHERE (COALESCE(updated_at, created_at), id) > (?1, ?2)"
                          " ORDER BY COALESCE(updated_at, created_at), id"));
     s.latest.reset(prepare(std::string("SELECT ") + kColumnsWithoutData + " FROM " + t +
                            " ORDER BY COALESCE(updated_at, created_at) DESC, id DESC LIMIT ?1"));
@@ -177,6 +182,9 @@ void SqliteStore::prepare_statements() {
         t + ".updated_at, " + t + ".created_at)"));
     s.remove.reset(prepare("DELETE FROM " + t + " WHERE id = ?1"));
   }
+  if (read_only_) return;
+  load_position_.reset(prepare("SELECT version, id FROM lims_copy_positions WHERE key = ?1"));
+  save_position_.reset(prepare("INSERT OR REPLACE INTO lims_copy_positions VALUES (?1, ?2, ?3)"));
 }
 
 void SqliteStore::fail(int rc, const std::string& what) const {
@@ -232,19 +240,62 @@ WriteResult SqliteStore::apply_one(const Write& w) {
   fail(rc, "writing " + std::string(plant_name(w.plant)) + " " + std::to_string(w.id));
 }
 
-std::vector<WriteResult> SqliteStore::apply(std::span<const Write> writes) {
+std::vector<WriteResult> SqliteStore::transaction(std::span<const Write> writes,
+                                                  const std::function<void()>& also) {
   if (read_only_) throw Error("store " + describe() + " is open read-only");
   std::vector<WriteResult> results;
   results.reserve(writes.size());
   exec("BEGIN IMMEDIATE");
   try {
     for (const Write& w : writes) results.push_back(apply_one(w));
+    if (also) also();
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
   return results;
+}
+
+std::vector<WriteResult> SqliteStore::apply(std::span<const Write> writes) {
+  return transaction(writes, {});
+}
+
+std::vector<WriteResult> SqliteStore::apply_and_save(std::span<const Write> writes,
+                                                     const std::string& key,
+                                                     CopyPosition position) {
+  return transaction(writes, [&] { put_position(key, position); });
+}
+
+void SqliteStore::save_position(const std::string& key, CopyPosition position) {
+  transaction({}, [&] { put_position(key, position); });
+}
+
+void SqliteStore::put_position(const std::string& key, CopyPosition position) {
+  sqlite3_stmt* s = save_position_.get();
+  Reset reset(s);
+  sqlite3_bind_text64(s, 1, key.data(), key.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_int64(s, 2, position.version);
+  sqlite3_bind_int64(s, 3, position.id);
+  if (int rc = sqlite3_step(s); rc != SQLITE_DONE) fail(rc, "saving the copy position");
+}
+
+std::optional<CopyPosition> SqliteStore::load_position(const std::string& key) {
+  if (read_only_) throw Error("store " + describe() + " is open read-only");
+  sqlite3_stmt* s = load_position_.get();
+  Reset reset(s);
+  sqlite3_bind_text64(s, 1, key.data(), key.size(), SQLITE_STATIC, SQLITE_UTF8);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) return CopyPosition{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};
+  if (rc != SQLITE_DONE) fail(rc, "reading the copy position");
+  return std::nullopt;
+}
+
+std::string SqliteStore::identity() const {
+  if (path_ == ":memory:") return "sqlite::memory:";
+  std::error_code error;
+  const auto absolute = std::filesystem::absolute(path_, error);
+  return "sqlite:" + (error ? path_ : absolute.lexically_normal().string());
 }
 
 std::optional<ImageRecord> SqliteStore::get(Plant plant, std::int64_t id) {
@@ -265,11 +316,12 @@ std::int64_t SqliteStore::count(Plant plant) {
   return sqlite3_column_int64(s, 0);
 }
 
-void SqliteStore::scan_since(Plant plant, Micros since,
+void SqliteStore::scan_after(Plant plant, CopyPosition after,
                              const std::function<bool(ImageRecord&&)>& visit) {
   sqlite3_stmt* s = statements_[static_cast<std::size_t>(plant)].scan.get();
   Reset reset(s);
-  sqlite3_bind_int64(s, 1, since);
+  sqlite3_bind_int64(s, 1, after.version);
+  sqlite3_bind_int64(s, 2, after.id);
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW)
     if (!visit(read_row(s))) return;

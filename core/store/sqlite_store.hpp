@@ -20,10 +20,16 @@ class SqliteStore final : public ImageStore {
   std::vector<WriteResult> apply(std::span<const Write> writes) override;
   std::optional<ImageRecord> get(Plant plant, std::int64_t id) override;
   std::int64_t count(Plant plant) override;
-  void scan_since(Plant plant, Micros since,
+  void scan_after(Plant plant, CopyPosition after,
                   const std::function<bool(ImageRecord&&)>& visit) override;
+  std::optional<CopyPosition> load_position(const std::string& key) override;
+  void save_position(const std::string& key, CopyPosition position) override;
+  /// The writes and the position in one transaction.
+  std::vector<WriteResult> apply_and_save(std::span<const Write> writes, const std::string& key,
+                                          CopyPosition position) override;
   std::vector<ImageRecord> latest(Plant plant, std::size_t n) override;
   std::string describe() const override { return "sqlite:" + path_; }
+  std::string identity() const override;
 
  private:
   struct PlantStatements {
@@ -35,12 +41,17 @@ class SqliteStore final : public ImageStore {
   sqlite3_stmt* prepare(const std::string& sql);
   void exec(const char* sql);
   WriteResult apply_one(const Write& write);
+  /// Runs the writes, then `also` (if set), in one transaction.
+  std::vector<WriteResult> transaction(std::span<const Write> writes,
+                                       const std::function<void()>& also);
+  void put_position(const std::string& key, CopyPosition position);
   [[noreturn]] void fail(int rc, const std::string& what) const;
 
   std::string path_;
   bool read_only_;
   SqliteDb db_;
   std::array<PlantStatements, 3> statements_;
+  SqliteStmt load_position_, save_position_;  // prepared when writable
 };
 
 }  // namespace lims::store

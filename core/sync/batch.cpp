@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "common/error.hpp"
@@ -15,16 +16,10 @@
 namespace lims::sync {
 namespace {
 
-constexpr Micros kBeginning = std::numeric_limits<Micros>::min() / 2;
-
-/// Writes `records` to the target under the guard; adds to `stats`.
-void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& records, Plant plant,
-                 BatchRunStats& stats, const WriteObserver& on_acked) {
-  std::vector<store::Write> writes;
-  writes.reserve(records.size());
-  for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
-  const auto results = target.apply(writes);
-  if (on_acked && !writes.empty()) on_acked(writes, results);
+/// Adds a chunk's results to `stats`; a record the target refused ends the run.
+void count_results(const std::vector<ImageRecord>& records,
+                   std::span<const store::WriteResult> results, Plant plant,
+                   BatchRunStats& stats) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     switch (results[i].outcome) {
       case store::Outcome::applied:
@@ -40,11 +35,27 @@ void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& reco
   }
 }
 
+/// Writes `records` (oldest first) to the target under the guard, moving the checkpoint past
+/// them when there is one; adds to `stats`.
+void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& records, Plant plant,
+                 Checkpoint* checkpoint, BatchRunStats& stats, const WriteObserver& on_acked) {
+  if (records.empty()) return;
+  std::vector<store::Write> writes;
+  writes.reserve(records.size());
+  for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
+  const auto results =
+      checkpoint ? checkpoint->write(target, writes, plant,
+                                     {records.back().version(), records.back().id})
+                 : target.apply(writes);
+  if (on_acked) on_acked(writes, results);
+  count_results(records, results, plant, stats);
+}
+
 /// Full mode: deletes from the target every id of `plant` the source does not hold.
 void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::int64_t>& keep,
                     BatchRunStats& stats) {
   std::vector<std::int64_t> gone;
-  target.scan_since(plant, kBeginning, [&](const ImageRecord& r) {
+  target.scan_after(plant, {}, [&](const ImageRecord& r) {
     if (!keep.count(r.id)) gone.push_back(r.id);
     return true;
   });
@@ -54,58 +65,128 @@ void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::
   stats.deleted += gone.size();
 }
 
+class TargetCheckpoint final : public Checkpoint {
+ public:
+  TargetCheckpoint(store::ImageStore& target, std::string prefix)
+      : target_(target), prefix_(std::move(prefix)) {}
+
+  store::CopyPosition position(Plant plant) override {
+    return target_.load_position(key(plant)).value_or(store::CopyPosition{});
+  }
+  std::vector<store::WriteResult> write(store::ImageStore& target,
+                                        std::span<const store::Write> writes, Plant plant,
+                                        store::CopyPosition position) override {
+    return target.apply_and_save(writes, key(plant), position);
+  }
+  std::string describe() const override { return target_.describe() + " (lims_copy_positions)"; }
+
+ private:
+  std::string key(Plant plant) const { return prefix_ + std::string(plant_name(plant)); }
+  store::ImageStore& target_;
+  std::string prefix_;
+};
+
+class FileCheckpoint final : public Checkpoint {
+ public:
+  explicit FileCheckpoint(std::string path) : path_(std::move(path)) {
+    std::ifstream in(path_);
+    if (!in) return;
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+      if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+    long long single = 0;
+    if (lines.size() == 1 && (std::istringstream(lines[0]) >> single)) {
+      // One number: a version for every plant; what is newer gets copied.
+      positions_.fill({single, std::numeric_limits<std::int64_t>::max()});
+      return;
+    }
+    for (std::size_t n = 0; n < lines.size(); ++n) {
+      std::istringstream fields(lines[n]);
+      std::string name;
+      store::CopyPosition p;
+      auto plant = (fields >> name >> p.version >> p.id) ? parse_plant(name) : std::nullopt;
+      if (!plant)
+        throw Error("checkpoint file " + path_ + ":" + std::to_string(n + 1) +
+                    ": expected \"PLANT VERSION_US ID\" with PLANT potato, tomato or pepper; got \"" +
+                    lines[n] + "\"");
+      positions_[static_cast<std::size_t>(*plant)] = p;
+    }
+  }
+
+  store::CopyPosition position(Plant plant) override {
+    return positions_[static_cast<std::size_t>(plant)];
+  }
+  std::vector<store::WriteResult> write(store::ImageStore& target,
+                                        std::span<const store::Write> writes, Plant plant,
+                                        store::CopyPosition position) override {
+    auto results = target.apply(writes);  // acknowledged, so durable: the file may follow
+    positions_[static_cast<std::size_t>(plant)] = position;
+    save();
+    return results;
+  }
+  std::string describe() const override { return path_; }
+
+ private:
+  void save() const {
+    std::string text;
+    for (Plant p : kPlants) {
+      const auto& at = positions_[static_cast<std::size_t>(p)];
+      text += std::string(plant_name(p)) + " " + std::to_string(at.version) + " " +
+              std::to_string(at.id) + "\n";
+    }
+    const std::string tmp = path_ + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw Error("cannot write checkpoint file " + tmp);
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0)
+      throw Error("cannot write checkpoint file " + path_);
+  }
+
+  std::string path_;
+  std::array<store::CopyPosition, kPlants.size()> positions_{};
+};
+
 }  // namespace
 
-Checkpoint::Checkpoint(std::string path) : path_(std::move(path)), value_(kBeginning) {
-  std::ifstream in(path_);
-  if (!in) return;
-  long long v = 0;
-  if (!(in >> v)) throw Error("checkpoint file " + path_ + ": expected one integer (microseconds)");
-  value_ = v;
+std::unique_ptr<Checkpoint> checkpoint_in_target(store::ImageStore& target,
+                                                 const store::ImageStore& source, BatchMode mode) {
+  return std::make_unique<TargetCheckpoint>(
+      target, std::string("sync-batch ") + (mode == BatchMode::full ? "full " : "incremental ") +
+                  source.identity() + " ");
 }
 
-void Checkpoint::save(Micros value) {
-  const std::string tmp = path_ + ".tmp";
-  const std::string text = std::to_string(value) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error("cannot write checkpoint file " + tmp);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0)
-    throw Error("cannot write checkpoint file " + path_);
-  value_ = value;
+std::unique_ptr<Checkpoint> checkpoint_file(std::string path) {
+  return std::make_unique<FileCheckpoint>(std::move(path));
 }
 
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
-                             Checkpoint& checkpoint, const std::atomic<bool>& stop, std::size_t chunk,
-                             const WriteObserver& on_acked) {
+                             Checkpoint* checkpoint, const std::atomic<bool>& stop,
+                             std::size_t chunk, const WriteObserver& on_acked) {
   const auto started = std::chrono::steady_clock::now();
   BatchRunStats stats;
-  const Micros since = mode == BatchMode::full ? kBeginning : checkpoint.value();
-  Micros newest = checkpoint.value();
+  if (mode == BatchMode::full) checkpoint = nullptr;  // everything, every time
   for (Plant plant : kPlants) {
     std::vector<ImageRecord> records;
     std::set<std::int64_t> seen;
-    // Versions come oldest first, so a stop between chunks leaves a consistent prefix.
-    source.scan_since(plant, since, [&](ImageRecord&& r) {
+    const store::CopyPosition after = checkpoint ? checkpoint->position(plant) : store::CopyPosition{};
+    // Records come oldest first, so a stop between chunks leaves a consistent prefix.
+    source.scan_after(plant, after, [&](ImageRecord&& r) {
       if (stop) return stats.complete = false;
       stats.bytes_read += store::document_bytes(r);
-      newest = std::max(newest, r.version());
       if (mode == BatchMode::full) seen.insert(r.id);
       records.push_back(std::move(r));
       if (records.size() >= chunk) {
-        write_chunk(target, records, plant, stats, on_acked);
+        write_chunk(target, records, plant, checkpoint, stats, on_acked);
         records.clear();
       }
       return true;
     });
     if (!stats.complete) break;
-    write_chunk(target, records, plant, stats, on_acked);
+    write_chunk(target, records, plant, checkpoint, stats, on_acked);
     if (mode == BatchMode::full) delete_missing(target, plant, seen, stats);
   }
-  // The checkpoint moves only after every plant is written: it never runs ahead of the data.
-  if (stats.complete && newest != checkpoint.value()) checkpoint.save(newest);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }

@@ -2,8 +2,11 @@
 // The batch synchronizer (sync-batch): copy what changed in one store into another, as the LIMS
 // DB Synchronizer does, with the same stale-event guard as the stream.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "store/image_store.hpp"
@@ -22,32 +25,46 @@ struct BatchRunStats {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   double seconds = 0;
-  bool complete = true;  // false when stopped part way (the checkpoint did not move)
+  bool complete = true;  // false when stopped part way (the checkpoint holds what was written)
 };
 
-/// The checkpoint, kept in a small file so a restart resumes: the newest version (updated_at,
-/// else created_at) copied so far. The file is replaced atomically (write, fsync, rename).
+/// An incremental copy's checkpoint: per plant, the last source record copied (its version and
+/// id). A chunk of writes and the position after it are saved together, so the checkpoint is
+/// never ahead of the data.
 class Checkpoint {
  public:
-  /// Reads PATH if it exists (else starts at the beginning of time).
-  explicit Checkpoint(std::string path);
-  Micros value() const { return value_; }
-  /// Saves `value` durably.
-  void save(Micros value);
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  Micros value_;
+  virtual ~Checkpoint() = default;
+  /// Where the copy of `plant` resumes (the default position: from the start).
+  virtual store::CopyPosition position(Plant plant) = 0;
+  /// Applies `writes` to `target` and moves `plant`'s checkpoint to `position` once they are
+  /// durable; returns the writes' results.
+  virtual std::vector<store::WriteResult> write(store::ImageStore& target,
+                                                std::span<const store::Write> writes, Plant plant,
+                                                store::CopyPosition position) = 0;
+  /// Where it is kept, for messages.
+  virtual std::string describe() const = 0;
 };
 
-/// Copies source to target. Incremental: records with a version after the checkpoint, then moves
-/// the checkpoint to the newest version copied, only once everything before it is written.
-/// Full: every record, and deletes from the target what the source lacks. Stops between chunks
-/// when `stop` is set (then `complete` is false and the checkpoint stays).
-/// `on_acked`, if set, is told about each chunk the target acknowledged.
+/// The checkpoint kept in the target store itself (table or collection lims_copy_positions),
+/// keyed by the source's identity (no credentials), the mode and the plant: a new target starts
+/// from scratch whatever the working directory, and each chunk and its position are written in
+/// one transaction (SQLite) or the position right after the write is acknowledged (MongoDB).
+std::unique_ptr<Checkpoint> checkpoint_in_target(store::ImageStore& target,
+                                                 const store::ImageStore& source, BatchMode mode);
+
+/// The checkpoint in a file (--state): one line "PLANT VERSION_US ID" per plant, replaced
+/// atomically (write, fsync, rename) after each chunk the target acknowledged. A file holding a
+/// single number (a version) applies it to every plant. Throws lims::Error for a file it cannot
+/// read.
+std::unique_ptr<Checkpoint> checkpoint_file(std::string path);
+
+/// Copies source to target. Incremental: the records after each plant's checkpoint, oldest first
+/// in chunks of `chunk`, moving the checkpoint with each chunk. Full: every record, and deletes
+/// from the target what the source lacks; no checkpoint is kept or needed (may be null). Stops
+/// between chunks when `stop` is set (then `complete` is false). `on_acked`, if set, is told
+/// about each chunk the target acknowledged.
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
-                             Checkpoint& checkpoint, const std::atomic<bool>& stop,
+                             Checkpoint* checkpoint, const std::atomic<bool>& stop,
                              std::size_t chunk = 200, const WriteObserver& on_acked = {});
 
 }  // namespace lims::sync

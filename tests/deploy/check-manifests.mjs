@@ -135,6 +135,13 @@ function policyProblems(obj, env) {
       if (!c.readinessProbe) problems.push(`container ${c.name}: no readinessProbe`);
     }
     const args = [...(c.command || []), ...(c.args || [])];
+    if (args.includes('sync-batch')) {
+      // Its checkpoint lives in the target store: no --state file, no volume to keep one on.
+      if (flagValue(args, '--state') !== undefined)
+        problems.push(`container ${c.name}: sync-batch --state (its checkpoint belongs in the target store)`);
+      for (const m of c.volumeMounts || [])
+        if (m.mountPath !== '/tmp') problems.push(`container ${c.name}: sync-batch mounts ${m.mountPath}; it keeps no state on a volume`);
+    }
     if (args.includes('consume')) {
       const timeout = flagValue(args, '--shutdown-timeout');
       const grace = pod.terminationGracePeriodSeconds ?? 30;

@@ -19,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "kafka/mock_cluster.hpp"
+#include "forwarding_store.hpp"
 #include "scenario.hpp"
 
 namespace lims {
@@ -39,29 +40,16 @@ double seconds_since(Clock::time_point t0) {
 /// for), so that a stream of a few hundred records lasts long enough for a fault to land in its
 /// middle. Writes one batch at a time, so that several
 /// consumers can share it.
-class PacedStore final : public store::ImageStore {
+class PacedStore final : public test::ForwardingStore {
  public:
-  PacedStore(store::ImageStore& inner, milliseconds pace) : inner_(inner), pace_(pace) {}
+  PacedStore(store::ImageStore& inner, milliseconds pace) : ForwardingStore(inner), pace_(pace) {}
   std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
     std::lock_guard lock(mutex_);
     std::this_thread::sleep_for(pace_);
     return inner_.apply(writes);
   }
-  std::optional<ImageRecord> get(Plant plant, std::int64_t id) override {
-    return inner_.get(plant, id);
-  }
-  std::int64_t count(Plant plant) override { return inner_.count(plant); }
-  void scan_since(Plant plant, Micros since,
-                  const std::function<bool(ImageRecord&&)>& visit) override {
-    inner_.scan_since(plant, since, visit);
-  }
-  std::vector<ImageRecord> latest(Plant plant, std::size_t n) override {
-    return inner_.latest(plant, n);
-  }
-  std::string describe() const override { return inner_.describe(); }
 
  private:
-  store::ImageStore& inner_;
   milliseconds pace_;
   std::mutex mutex_;
 };

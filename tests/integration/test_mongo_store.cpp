@@ -9,8 +9,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "../unit/store_contract.hpp"
+#include "store_contract.hpp"
 #include "store/mongo_bson.hpp"
+#include "sync/batch.hpp"
 
 namespace lims {
 namespace {
@@ -199,6 +200,58 @@ TEST_CASE("mongo: an unreachable server is exit 3 within the selection timeout, 
     CHECK(message.find("s3cret") == std::string::npos);
     CHECK(message.find("lims:***@127.0.0.1:1") != std::string::npos);
   }
+}
+
+TEST_CASE("mongo: sync-batch keeps its checkpoint in the target database") {
+  const std::string base = server_uri();
+  if (base.empty()) {
+    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
+    return;
+  }
+  auto source = store::open_store("sqlite::memory:");
+  test::contract_tick() = 1000;
+  std::vector<store::Write> writes;
+  std::vector<ImageRecord> records;
+  for (std::int64_t id = 1; id <= 5; ++id) records.push_back(test::sample_record(id, id * 1000));
+  for (const auto& r : records) writes.push_back(test::upsert_of(Plant::tomato, r));
+  source->apply(writes);
+  const std::atomic<bool> stop{false};
+  auto run = [&](store::ImageStore& target) {
+    auto checkpoint = sync::checkpoint_in_target(target, *source, sync::BatchMode::incremental);
+    return sync::run_batch_sync(*source, target, sync::BatchMode::incremental, checkpoint.get(),
+                                stop, 2);
+  };
+  const std::string uri_a = fresh_database(base), uri_b = fresh_database(base);
+  auto a = open(uri_a);
+  auto b = open(uri_b);
+  CHECK(run(*a).images == 5);
+  CHECK(run(*b).images == 5);  // a new target database starts from scratch
+  CHECK(run(*a).images == 0);
+  a = open(uri_a);  // a new connection, as a new process
+  CHECK(run(*a).images == 0);
+  CHECK(run(*b).images == 0);
+  CHECK(a->load_position("sync-batch incremental sqlite::memory: tomato") ==
+        store::CopyPosition{records.back().version(), 5});
+  // The checkpoint lives beside LIMS's collections, never in them.
+  CHECK(a->count(Plant::tomato) == 5);
+  bson_t* doc = raw_document(uri_a, Plant::tomato, 5);
+  REQUIRE(doc);
+  CHECK(type_of(doc, "version") == BSON_TYPE_EOD);
+  bson_destroy(doc);
+}
+
+TEST_CASE("mongo: a store's identity names its servers and database, never its credentials") {
+  const std::string base = server_uri();
+  if (base.empty()) {
+    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
+    return;
+  }
+  const std::string uri = fresh_database(base);
+  const auto s = store::open_store(uri);
+  const auto scheme = uri.find("://") + 3;
+  const auto query = uri.find('?');
+  CHECK(s->identity() == "mongodb://" + uri.substr(scheme, query - scheme));
+  CHECK(s->identity().find('@') == std::string::npos);
 }
 
 }  // namespace lims

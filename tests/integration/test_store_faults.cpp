@@ -16,6 +16,7 @@
 
 #include "codec/api_json.hpp"
 #include "kafka/producer.hpp"
+#include "forwarding_store.hpp"
 #include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
@@ -78,9 +79,9 @@ void check_final_state(store::ImageStore& store, const std::set<std::int64_t>& r
 
 /// A store in front of another that fails transiently while `down`, and refuses given ids for
 /// good; it counts attempts and wakes waiters on each.
-class FaultyStore final : public store::ImageStore {
+class FaultyStore final : public test::ForwardingStore {
  public:
-  explicit FaultyStore(store::ImageStore& inner) : inner_(inner) {}
+  explicit FaultyStore(store::ImageStore& inner) : ForwardingStore(inner) {}
   std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
     {
       std::lock_guard lock(mutex_);
@@ -96,12 +97,6 @@ class FaultyStore final : public store::ImageStore {
       }
     return results;
   }
-  std::optional<ImageRecord> get(Plant p, std::int64_t id) override { return inner_.get(p, id); }
-  std::int64_t count(Plant p) override { return inner_.count(p); }
-  void scan_since(Plant p, Micros since, const std::function<bool(ImageRecord&&)>& visit) override {
-    inner_.scan_since(p, since, visit);
-  }
-  std::vector<ImageRecord> latest(Plant p, std::size_t n) override { return inner_.latest(p, n); }
   std::string describe() const override { return "faulty " + inner_.describe(); }
 
   void set_down(bool down) {
@@ -117,7 +112,6 @@ class FaultyStore final : public store::ImageStore {
   std::set<std::int64_t> refused;
 
  private:
-  store::ImageStore& inner_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool down_ = false;

@@ -35,9 +35,14 @@ class DownStore final : public store::ImageStore {
   std::vector<store::WriteResult> apply(std::span<const store::Write>) override { fail(); }
   std::optional<ImageRecord> get(Plant, std::int64_t) override { fail(); }
   std::int64_t count(Plant) override { fail(); }
-  void scan_since(Plant, Micros, const std::function<bool(ImageRecord&&)>&) override { fail(); }
+  void scan_after(Plant, store::CopyPosition, const std::function<bool(ImageRecord&&)>&) override {
+    fail();
+  }
+  std::optional<store::CopyPosition> load_position(const std::string&) override { fail(); }
+  void save_position(const std::string&, store::CopyPosition) override { fail(); }
   std::vector<ImageRecord> latest(Plant, std::size_t) override { fail(); }
   std::string describe() const override { return "down"; }
+  std::string identity() const override { return "down"; }
 
  private:
   [[noreturn]] static void fail() { throw store::TransientError("connection refused"); }

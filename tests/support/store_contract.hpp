@@ -1,5 +1,5 @@
 #pragma once
-// The ImageStore contract: one set of cases every store must pass (SQLite now, MongoDB next).
+// The ImageStore contract: one set of cases every store (SQLite, MongoDB) must pass.
 // A store's test calls run_store_contract() from one TEST_CASE; each SUBCASE gets a fresh store.
 
 #include <doctest/doctest.h>
@@ -80,14 +80,30 @@ inline store::Outcome apply_one(store::ImageStore& s, const store::Write& w) {
   return results[0].outcome;
 }
 
-/// Every version() the store visits for `plant` after `since`, in visiting order.
+/// The position just past every record of version `v`: scan_after() from it visits newer ones.
+inline store::CopyPosition after_version(Micros v) {
+  return {v, std::numeric_limits<std::int64_t>::max()};
+}
+
+/// Every version() the store visits for `plant` after version `since`, in visiting order.
 inline std::vector<Micros> scanned_versions(store::ImageStore& s, Plant plant, Micros since) {
   std::vector<Micros> versions;
-  s.scan_since(plant, since, [&](const ImageRecord& r) {
+  s.scan_after(plant, after_version(since), [&](const ImageRecord& r) {
     versions.push_back(r.version());
     return true;
   });
   return versions;
+}
+
+/// Every (version, id) the store visits for `plant` after `after`, in visiting order.
+inline std::vector<store::CopyPosition> scanned_positions(store::ImageStore& s, Plant plant,
+                                                          store::CopyPosition after) {
+  std::vector<store::CopyPosition> seen;
+  s.scan_after(plant, after, [&](const ImageRecord& r) {
+    seen.push_back({r.version(), r.id});
+    return true;
+  });
+  return seen;
 }
 
 /// Checks field by field (so a failure names the field), then as a whole.
@@ -325,7 +341,7 @@ inline void contract_count(const StoreFactory& f) {
   CHECK(s->count(Plant::pepper) == 1);
 }
 
-inline void contract_scan_since(const StoreFactory& f) {
+inline void contract_scan_after(const StoreFactory& f) {
   auto s = f.make();
   const Plant p = Plant::tomato;
   // Versions given out of id order, some by updated_at, some by created_at only.
@@ -356,16 +372,17 @@ inline void contract_scan_since(const StoreFactory& f) {
 
   CHECK(scanned_versions(*s, p, std::numeric_limits<Micros>::min() / 2) ==
         ticks({-20, 0, 100, 200, 300, 400, 500}));
+  CHECK(scanned_positions(*s, p, {}).size() == records.size());  // the default: from the start
   CHECK(scanned_versions(*s, p, 200 * t) == ticks({300, 400, 500}));  // strictly after
   CHECK(scanned_versions(*s, p, 199 * t) == ticks({200, 300, 400, 500}));
   CHECK(scanned_versions(*s, p, -21 * t) == ticks({-20, 0, 100, 200, 300, 400, 500}));
   CHECK(scanned_versions(*s, p, 500 * t).empty());
-  CHECK(scanned_versions(*s, Plant::potato, std::numeric_limits<Micros>::min() / 2).empty());
+  CHECK(scanned_positions(*s, Plant::potato, {}).empty());
   CHECK(scanned_versions(*s, Plant::pepper, 0) == ticks({350}));
 
   // Visited records are whole records.
   std::vector<ImageRecord> seen;
-  s->scan_since(p, 399 * t, [&](const ImageRecord& r) {
+  s->scan_after(p, after_version(399 * t), [&](const ImageRecord& r) {
     seen.push_back(r);
     return true;
   });
@@ -375,7 +392,7 @@ inline void contract_scan_since(const StoreFactory& f) {
 
   // The visitor stops the scan by returning false.
   int calls = 0;
-  s->scan_since(p, 0, [&](const ImageRecord& r) {
+  s->scan_after(p, after_version(0), [&](const ImageRecord& r) {
     ++calls;
     CHECK(r.version() == 100 * t);
     return false;
@@ -385,6 +402,64 @@ inline void contract_scan_since(const StoreFactory& f) {
   // A stopped scan leaves the store usable, and a later scan starts over.
   CHECK(apply_one(*s, delete_of(p, 1)) == store::Outcome::deleted);
   CHECK(scanned_versions(*s, p, 0) == ticks({100, 200, 300, 400}));
+}
+
+inline void contract_scan_after_ties(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::potato;
+  const Micros t = contract_tick();
+  // Five records of one version and two of the next: the id orders records of one version.
+  std::vector<store::Write> writes;
+  std::vector<ImageRecord> records;
+  for (std::int64_t id : {7, 3, 9, 1, 5, 2, 8}) {
+    ImageRecord r = sample_record(id);
+    r.updated_at = (id == 2 || id == 8 ? 20 : 10) * t;
+    records.push_back(r);
+  }
+  for (const auto& r : records) writes.push_back(upsert_of(p, r));
+  s->apply(writes);
+  using P = store::CopyPosition;
+  const Micros v10 = 10 * t, v20 = 20 * t;
+  CHECK(scanned_positions(*s, p, {}) ==
+        std::vector<P>{{v10, 1}, {v10, 3}, {v10, 5}, {v10, 7}, {v10, 9}, {v20, 2}, {v20, 8}});
+  // Strictly after (version, id): a copy that stopped after (10, 5) resumes at (10, 7).
+  CHECK(scanned_positions(*s, p, {v10, 5}) ==
+        std::vector<P>{{v10, 7}, {v10, 9}, {v20, 2}, {v20, 8}});
+  CHECK(scanned_positions(*s, p, {v10, 9}) == std::vector<P>{{v20, 2}, {v20, 8}});
+  CHECK(scanned_positions(*s, p, {v20, 8}).empty());
+  // A record written later with the position's version but a higher id is still ahead of it.
+  ImageRecord late = sample_record(6);
+  late.updated_at = 10 * t;
+  REQUIRE(apply_one(*s, upsert_of(p, late)) == store::Outcome::applied);
+  CHECK(scanned_positions(*s, p, {v10, 5}).front() == P{v10, 6});
+}
+
+inline void contract_positions(const StoreFactory& f) {
+  auto s = f.make();
+  using P = store::CopyPosition;
+  CHECK_FALSE(s->load_position("sync-batch incremental sqlite:/a.db potato").has_value());
+  s->save_position("sync-batch incremental sqlite:/a.db potato", P{1'000, 7});
+  s->save_position("sync-batch incremental sqlite:/b.db potato", P{2'000, 3});
+  CHECK(s->load_position("sync-batch incremental sqlite:/a.db potato") == P{1'000, 7});
+  CHECK(s->load_position("sync-batch incremental sqlite:/b.db potato") == P{2'000, 3});
+  s->save_position("sync-batch incremental sqlite:/a.db potato", P{-5, 1});  // replaced
+  CHECK(s->load_position("sync-batch incremental sqlite:/a.db potato") == P{-5, 1});
+
+  // apply_and_save: the writes and the position land together.
+  const ImageRecord r = sample_record(11);
+  const std::vector<store::Write> writes{upsert_of(Plant::tomato, r)};
+  const auto results = s->apply_and_save(writes, "k", P{r.version(), r.id});
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome == store::Outcome::applied);
+  check_same_record(s->get(Plant::tomato, 11), r);
+  CHECK(s->load_position("k") == P{r.version(), 11});
+  // Positions are no records: they show in no plant.
+  CHECK(s->count(Plant::potato) == 0);
+  CHECK(s->count(Plant::tomato) == 1);
+
+  if (!f.reconnect) return;
+  auto other = f.reconnect();
+  CHECK(other->load_position("k") == P{r.version(), 11});
 }
 
 inline void contract_batch_results_in_order(const StoreFactory& f) {
@@ -562,7 +637,13 @@ inline void run_store_contract(const StoreFactory& f) {
   SUBCASE("a delete removes the key; an absent key is fine") { contract_delete(f); }
   SUBCASE("delete_first lets an older upsert in") { contract_delete_clears_guard(f); }
   SUBCASE("count is per plant and includes soft-deleted records") { contract_count(f); }
-  SUBCASE("scan_since visits newer records oldest first and can stop") { contract_scan_since(f); }
+  SUBCASE("scan_after visits newer records oldest first and can stop") { contract_scan_after(f); }
+  SUBCASE("scan_after orders one version's records by id, strictly after the position") {
+    contract_scan_after_ties(f);
+  }
+  SUBCASE("copy positions are saved, replaced, and land with their writes") {
+    contract_positions(f);
+  }
   SUBCASE("a batch returns one result per write, in order") { contract_batch_results_in_order(f); }
   SUBCASE("a second connection sees committed data, which survives a reopen") {
     contract_second_connection(f);
