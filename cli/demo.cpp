@@ -33,7 +33,7 @@ struct DemoOptions {
 
 /// The demo's HTTP side on `listen`, or on any free port when that one is taken.
 std::unique_ptr<StreamHttp> serve_demo(const DemoOptions& o, const sync::StreamSync& stream,
-                                       const metrics::Registry& registry) {
+                                       metrics::Registry& registry) {
   http::ServerOptions where = http::parse_listen(o.listen);
   try {
     return std::make_unique<StreamHttp>(o.store, stream, registry, where);

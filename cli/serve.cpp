@@ -23,7 +23,7 @@ int run_serve(const ServeOptions& o) {
   auto store = store::open_store(o.store, {.read_only = true});
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
-  http::Handlers handlers(*store, {.metrics = [&registry] { return registry.render(); }});
+  http::Handlers handlers(*store, {.metrics = &registry});
   http::Server server(handlers, server_options);
   wait_for_stop_signal();
   server.stop();

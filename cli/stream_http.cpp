@@ -39,11 +39,11 @@ std::string LiveStats::json() {
 }
 
 StreamHttp::StreamHttp(const std::string& store_uri, const sync::StreamSync& stream,
-                       const metrics::Registry& registry, const http::ServerOptions& listen)
+                       metrics::Registry& registry, const http::ServerOptions& listen)
     : reader_(store::open_store(store_uri, {.read_only = true})),
       live_(stream),
       handlers_(*reader_, {.readiness = [&stream] { return stream_readiness(stream.counters()); },
-                           .metrics = [&registry] { return registry.render(); },
+                           .metrics = &registry,
                            .stats = [this] { return live_.json(); }}),
       server_(handlers_, listen) {}
 

@@ -32,9 +32,10 @@ class LiveStats {
 /// Serves while it lives; declare it after the stream and the registry, so it stops first.
 class StreamHttp {
  public:
-  /// Opens `store_uri` read-only and starts serving on `listen` (lims::Error if it cannot).
+  /// Opens `store_uri` read-only and starts serving on `listen` (lims::Error if it cannot);
+  /// /metrics renders `registry`, which also gets the request metrics.
   StreamHttp(const std::string& store_uri, const sync::StreamSync& stream,
-             const metrics::Registry& registry, const http::ServerOptions& listen);
+             metrics::Registry& registry, const http::ServerOptions& listen);
   std::string url() const { return server_.url(); }
 
  private:

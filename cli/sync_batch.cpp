@@ -78,7 +78,7 @@ int run_sync_batch(const SyncBatchOptions& o) {
   if (listen) {
     reader = store::open_store(o.to, {.read_only = true});
     handlers.emplace(*reader,
-                     http::HandlerOptions{.metrics = [&registry] { return registry.render(); }});
+                     http::HandlerOptions{.metrics = &registry});
     server.emplace(*handlers, *listen);
   }
   const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;

@@ -1,6 +1,8 @@
 #include "http/handlers.hpp"
 
+#include <array>
 #include <charconv>
+#include <chrono>
 #include <vector>
 
 #include "codec/api_json.hpp"
@@ -77,10 +79,85 @@ Response error(int status, std::string_view detail) {
   return r;
 }
 
+/// The request metrics, with every series the hot path touches resolved once.
+struct Handlers::Instruments {
+  static constexpr std::array<const char*, kRoutes> kRouteNames = {
+      "/image-plant/{plant}/{id}", "/image-plant/{plant}/{id}/jpeg", "/image-plant/{plant}/total/",
+      "/api/latest", "/api/stats", "/", "/ping", "/healthz", "/readyz", "/metrics", "other"};
+  /// The statuses lims answers with; any other is looked up in the family at each use.
+  static constexpr std::array<int, 9> kCodes = {200, 400, 404, 405, 414, 422, 500, 503, 504};
+
+  metrics::Family<metrics::Counter>& requests;
+  std::array<std::array<metrics::Counter*, kCodes.size()>, kRoutes> by_code{};
+  std::array<metrics::Histogram*, kRoutes> duration{};
+  std::array<metrics::Counter*, kRoutes> bytes{};
+  std::array<metrics::Counter*, kPlants.size()> images{}, image_bytes{};
+
+  explicit Instruments(metrics::Registry& r)
+      : requests(r.counter("lims_http_requests_total",
+                           "HTTP requests answered, by route template and status code",
+                           {"route", "code"})) {
+    auto& seconds = r.histogram("lims_http_request_duration_seconds",
+                                "Time to answer an HTTP request, by route template (the response "
+                                "written to the socket not included)",
+                                {"route"}, metrics::exponential_buckets(0.0001, 2, 16));
+    auto& sent = r.counter("lims_http_response_bytes_total",
+                           "Bytes of HTTP response bodies, by route template", {"route"});
+    for (std::size_t i = 0; i < kRoutes; ++i) {
+      duration[i] = &seconds.with({kRouteNames[i]});
+      bytes[i] = &sent.with({kRouteNames[i]});
+      for (std::size_t c = 0; c < kCodes.size(); ++c)
+        by_code[i][c] = &requests.with({kRouteNames[i], std::to_string(kCodes[c])});
+    }
+    auto& served = r.counter("lims_images_served_total",
+                             "Images served (records or JPEGs answered 200), by plant", {"plant"});
+    auto& served_bytes = r.counter("lims_image_bytes_served_total",
+                                   "Bytes of the images served (the response bodies), by plant",
+                                   {"plant"});
+    for (Plant p : kPlants) {
+      images[static_cast<std::size_t>(p)] = &served.with({std::string(plant_name(p))});
+      image_bytes[static_cast<std::size_t>(p)] = &served_bytes.with({std::string(plant_name(p))});
+    }
+  }
+
+  void count(Route route, std::optional<Plant> plant, const Response& response, double seconds) {
+    const auto i = static_cast<std::size_t>(route);
+    std::size_t c = 0;
+    while (c < kCodes.size() && kCodes[c] != response.status) ++c;
+    if (c < kCodes.size())
+      by_code[i][c]->inc();
+    else
+      requests.with({kRouteNames[i], std::to_string(response.status)}).inc();
+    duration[i]->observe(seconds);
+    const auto size = static_cast<double>(response.body.size());
+    bytes[i]->inc(size);
+    if (plant && response.status == 200 && (route == Route::image || route == Route::jpeg)) {
+      images[static_cast<std::size_t>(*plant)]->inc();
+      image_bytes[static_cast<std::size_t>(*plant)]->inc(size);
+    }
+  }
+};
+
 Handlers::Handlers(store::ImageStore& store, HandlerOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      instruments_(options_.metrics ? std::make_unique<Instruments>(*options_.metrics) : nullptr) {}
+
+Handlers::~Handlers() = default;
 
 Response Handlers::handle(const Request& request) {
+  const auto started = std::chrono::steady_clock::now();
+  Route route = Route::other;
+  std::optional<Plant> plant;
+  Response response = dispatch(request, route, plant);
+  if (instruments_)
+    instruments_->count(
+        route, plant, response,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
+Response Handlers::dispatch(const Request& request, Route& route, std::optional<Plant>& plant) {
   if (request.path.size() > kMaxPath)
     return error(414, "the path is longer than " + std::to_string(kMaxPath) + " bytes");
   const auto s = segments_of(request.path);
@@ -88,20 +165,44 @@ Response Handlers::handle(const Request& request) {
     if (segment == ".." || segment == ".") return error(400, "the path must not contain . or ..");
   if (request.method != "GET") return error(405, "Method Not Allowed");
 
-  if (s.empty()) return {200, "text/html; charset=utf-8", std::string(gallery_page())};
-  if (s.size() == 1 && s[0] == "ping") return {200, "application/json", "\"Hello, I am alive\""};
-  if (s.size() == 1 && s[0] == "healthz") return {200, "application/json", "{\"status\":\"ok\"}"};
-  if (s.size() == 1 && s[0] == "readyz") return ready();
-  if (s.size() == 1 && s[0] == "metrics" && options_.metrics)
-    return {200, "text/plain; version=0.0.4; charset=utf-8", options_.metrics()};
+  if (s.empty()) {
+    route = Route::gallery;
+    return {200, "text/html; charset=utf-8", std::string(gallery_page())};
+  }
+  if (s.size() == 1 && s[0] == "ping") {
+    route = Route::ping;
+    return {200, "application/json", "\"Hello, I am alive\""};
+  }
+  if (s.size() == 1 && s[0] == "healthz") {
+    route = Route::healthz;
+    return {200, "application/json", "{\"status\":\"ok\"}"};
+  }
+  if (s.size() == 1 && s[0] == "readyz") {
+    route = Route::readyz;
+    return ready();
+  }
+  if (s.size() == 1 && s[0] == "metrics" && options_.metrics) {
+    route = Route::metrics;
+    return {200, std::string(metrics::kContentType), options_.metrics->render()};
+  }
   if (s.size() == 2 && s[0] == "api") {
-    if (s[1] == "latest") return latest(request.plant, request.n);
-    if (s[1] == "stats")
+    if (s[1] == "latest") {
+      route = Route::latest;
+      return latest(request.plant, request.n);
+    }
+    if (s[1] == "stats") {
+      route = Route::stats;
       return {200, "application/json", options_.stats ? options_.stats() : std::string("{}")};
+    }
   }
   if (s.size() >= 3 && s.size() <= 4 && s[0] == "image-plant") {
-    if (s.size() == 3 && s[2] == "total") return total(s[1]);
+    plant = parse_plant(s[1]);
+    if (s.size() == 3 && s[2] == "total") {
+      route = Route::total;
+      return total(s[1]);
+    }
     if (s.size() == 3 || s[3] == "jpeg") {
+      route = s.size() == 4 ? Route::jpeg : Route::image;
       const bool jpeg = s.size() == 4 || request.accept.find("image/jpeg") != std::string::npos;
       return image(s[1], s[2], jpeg, request.fields == "meta");
     }

@@ -2,12 +2,15 @@
 // The HTTP side of lims, without sockets: the LIMS Image API's get-one-image and total handlers
 // served from the consumer store, and the probes. The server (server.hpp) only moves bytes.
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "metrics/registry.hpp"
 #include "store/image_store.hpp"
 
 namespace lims::http {
@@ -33,9 +36,12 @@ using Readiness = std::function<std::optional<std::string>()>;
 
 /// What Handlers serve besides the store; each is optional.
 struct HandlerOptions {
-  Readiness readiness = {};                   // /readyz's extra condition
-  std::function<std::string()> metrics = {};  // /metrics: Prometheus text
-  std::function<std::string()> stats = {};    // /api/stats: a JSON object of live counters
+  Readiness readiness = {};  // /readyz's extra condition
+  /// The process's metrics: /metrics renders them, and the handlers add their own request
+  /// metrics to it (lims_http_*, lims_images_served_total, lims_image_bytes_served_total).
+  /// Must outlive the handlers.
+  metrics::Registry* metrics = nullptr;
+  std::function<std::string()> stats = {};  // /api/stats: a JSON object of live counters
 };
 
 /// Routes, in the Image API's shapes (errors are {"detail": "..."} as FastAPI writes them):
@@ -46,7 +52,7 @@ struct HandlerOptions {
 ///   GET /image-plant/{plant}/total/        {"total_images": N}
 ///   GET /healthz                           the process is alive
 ///   GET /readyz                            the store answers and `readiness` has no objection
-///   GET /metrics                           `metrics()` (Prometheus text), if given
+///   GET /metrics                           the `metrics` registry (Prometheus text), if given
 ///   GET /                                  the gallery page (gallery.hpp)
 ///   GET /api/latest?plant=P&n=N            the N (1..100, default 12) newest records of P by
 ///                                          version, newest first, as a JSON list without data
@@ -56,9 +62,19 @@ class Handlers {
  public:
   /// `store` must outlive the handlers; reads are serialized (stores are single-threaded).
   explicit Handlers(store::ImageStore& store, HandlerOptions options = {});
+  ~Handlers();
+  /// Answers one request, and counts it in the request metrics.
   Response handle(const Request& request);
 
  private:
+  /// The routes a request can take, as they label the request metrics (never an id).
+  enum class Route : std::uint8_t { image, jpeg, total, latest, stats, gallery, ping, healthz,
+                                    readyz, metrics, other };
+  static constexpr std::size_t kRoutes = static_cast<std::size_t>(Route::other) + 1;
+  struct Instruments;
+
+  /// The response, and the route that made it.
+  Response dispatch(const Request& request, Route& route, std::optional<Plant>& plant);
   Response image(std::string_view plant, std::string_view id, bool jpeg, bool meta_only);
   Response total(std::string_view plant);
   Response latest(std::string_view plant, std::string_view n);
@@ -67,6 +83,7 @@ class Handlers {
   store::ImageStore& store_;
   HandlerOptions options_;
   std::mutex store_mutex_;
+  std::unique_ptr<Instruments> instruments_;  // null without a registry
 };
 
 /// {"detail": "<detail>"} with `status`.

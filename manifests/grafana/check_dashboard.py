@@ -31,14 +31,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GRID_COLUMNS = 24
 DS_VAR = "${datasource}"
 
-# The metrics the lims process exports (names are final), by type.
-COUNTERS = {
-    "lims_events_total", "lims_event_bytes_total", "lims_events_stale_total",
-    "lims_events_dead_lettered_total", "lims_sync_batch_images_total", "lims_sync_batch_bytes_total",
-    "lims_sync_batch_bytes_written_total", "lims_kafka_received_bytes_total",
-}
-GAUGES = {"lims_consumer_lag", "lims_sync_batch_last_run_timestamp_seconds"}
-HISTOGRAMS = {"lims_store_write_seconds", "lims_end_to_end_seconds", "lims_batch_events"}
+# The metrics lims exports, by type: every lims_* metric its code registers (read from the
+# sources, so this list cannot drift from them), and the process metrics the panels use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "docs"))
+from check_docs import registered_metrics  # noqa: E402
+
+_REGISTERED = registered_metrics()
+COUNTERS = {name for name, kind in _REGISTERED.items() if kind == "counter"}
+GAUGES = {name for name, kind in _REGISTERED.items() if kind == "gauge"}
+HISTOGRAMS = {name for name, kind in _REGISTERED.items() if kind == "histogram"}
 PROCESS = {"process_cpu_seconds_total", "process_resident_memory_bytes"}
 EXPORTED = COUNTERS | GAUGES | HISTOGRAMS | PROCESS
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")

@@ -68,6 +68,15 @@ assert any(k.startswith("lims_consumer_lag{") for k in samples), "no lag series"
 assert samples["process_cpu_seconds_total"] > 0 and samples["process_resident_memory_bytes"] > 1e6
 for name in ("lims_events_total", "lims_end_to_end_seconds", "lims_consumer_lag"):
     assert any(l.startswith("# TYPE " + name + " ") for l in lines), name
+# The requests above, by route template and status; images served by plant.
+req = lambda route, code: samples.get('lims_http_requests_total{route="%s",code="%s"}' % (route, code))
+assert req("/image-plant/{plant}/{id}", 200) == 2, req("/image-plant/{plant}/{id}", 200)
+assert req("/image-plant/{plant}/{id}/jpeg", 200) == 1
+assert req("/image-plant/{plant}/{id}", 404) == 1 and req("/image-plant/{plant}/{id}", 422) == 2
+assert req("/ping", 200) == 1
+assert samples['lims_images_served_total{plant="tomato"}'] == 3
+assert samples['lims_image_bytes_served_total{plant="tomato"}'] > 3 * 4000
+assert samples['lims_http_request_duration_seconds_count{route="/image-plant/{plant}/{id}"}'] == 5
 PY
 kill -TERM "$CONSUMER"
 code=0; wait "$CONSUMER" || code=$?
@@ -90,7 +99,7 @@ get "$URL/metrics" | awk '$1 == "lims_sync_batch_last_run_timestamp_seconds" && 
 kill -TERM "$BATCH"
 wait "$BATCH" || fail "sync-batch --listen did not exit 0 on SIGTERM"
 
-step "serve: the read side alone, 8 clients at once"
+step "serve: the read side alone, 8 clients at once, each request counted on /metrics"
 "$LIMS" serve --store sqlite:c.db --listen 127.0.0.1:0 2>serve.err &
 SERVER=$!
 PIDS+=("$SERVER")
@@ -109,6 +118,10 @@ with ThreadPoolExecutor(8) as pool:
 assert sorted(set(ids)) == list(range(1, total + 1)), ids[:10]
 PY
 [[ $(get "$URL/readyz" | head -1) == "200 "* ]] || fail "serve /readyz"
+get "$URL/metrics" | grep -Fqx 'lims_http_requests_total{route="/image-plant/{plant}/{id}",code="200"} 400' ||
+  fail "serve's /metrics does not count the 400 image requests"
+get "$URL/metrics" | grep -Fqx 'lims_images_served_total{plant="tomato"} 400' ||
+  fail "serve's /metrics does not count the 400 tomato images served"
 kill -TERM "$SERVER"
 code=0; wait "$SERVER" || code=$?
 [[ $code == 0 ]] || { cat serve.err; fail "serve exited $code on SIGTERM"; }

@@ -7,6 +7,7 @@
 
 #include "codec/api_json.hpp"
 #include "http/handlers.hpp"
+#include "metrics/registry.hpp"
 #include "store_contract.hpp"
 
 namespace lims {
@@ -118,8 +119,9 @@ TEST_CASE("http: bad requests get a 4xx naming what was wrong, never a 5xx") {
 TEST_CASE("http: probes and metrics") {
   Fixture f;
   std::optional<std::string> objection;
-  http::Handlers h(*f.store, {.readiness = [&] { return objection; },
-                              .metrics = [] { return std::string("lims_up 1\n"); }});
+  metrics::Registry registry;
+  registry.gauge("lims_up", "up").with().set(1);
+  http::Handlers h(*f.store, {.readiness = [&] { return objection; }, .metrics = &registry});
   CHECK(get(h, "/healthz").status == 200);
   auto r = get(h, "/readyz");
   CHECK(r.status == 200);
@@ -131,7 +133,53 @@ TEST_CASE("http: probes and metrics") {
   r = get(h, "/metrics");
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(r.body == "lims_up 1\n");
+  CHECK(r.body.starts_with("# HELP lims_up up\n# TYPE lims_up gauge\nlims_up 1\n"));
+}
+
+TEST_CASE("http: every request is counted by route template and status, never by id") {
+  Fixture f;
+  metrics::Registry registry;
+  http::Handlers h(*f.store, {.metrics = &registry});
+  const auto full = get(h, "/image-plant/tomato/42");
+  REQUIRE(full.status == 200);
+  const auto jpeg = get(h, "/image-plant/tomato/42/jpeg");
+  REQUIRE(jpeg.status == 200);
+  CHECK(get(h, "/image-plant/tomato/43").status == 404);
+  CHECK(get(h, "/image-plant/tomato/4x").status == 422);
+  CHECK(get(h, "/image-plant/cabbage/1").status == 422);
+  CHECK(get(h, "/image-plant/pepper/total/").status == 200);
+  CHECK(get(h, "/nowhere/at/all").status == 404);
+  CHECK(h.handle({"PUT", "/ping", {}, {}}).status == 405);
+  CHECK(get(h, "/ping").status == 200);
+  const std::string text = registry.render();
+  auto value = [&](const std::string& series) {
+    const auto at = text.find("\n" + series + " ");
+    REQUIRE_MESSAGE(at != std::string::npos, series);
+    return std::stod(text.substr(at + series.size() + 2));
+  };
+  CHECK(value(R"(lims_http_requests_total{route="/image-plant/{plant}/{id}",code="200"})") == 1);
+  CHECK(value(R"(lims_http_requests_total{route="/image-plant/{plant}/{id}/jpeg",code="200"})") ==
+        1);
+  CHECK(value(R"(lims_http_requests_total{route="/image-plant/{plant}/{id}",code="404"})") == 1);
+  CHECK(value(R"(lims_http_requests_total{route="/image-plant/{plant}/{id}",code="422"})") == 2);
+  CHECK(value(R"(lims_http_requests_total{route="/image-plant/{plant}/total/",code="200"})") == 1);
+  CHECK(value(R"(lims_http_requests_total{route="other",code="404"})") == 1);
+  CHECK(value(R"(lims_http_requests_total{route="other",code="405"})") == 1);
+  CHECK(value(R"(lims_http_requests_total{route="/ping",code="200"})") == 1);
+  CHECK(value(R"(lims_http_request_duration_seconds_count{route="/image-plant/{plant}/{id}"})") ==
+        4);
+  CHECK(value(R"(lims_http_response_bytes_total{route="/image-plant/{plant}/{id}/jpeg"})") ==
+        static_cast<double>(jpeg.body.size()));
+  // Images served: the two answered with the image, by plant, with their bytes.
+  CHECK(value(R"(lims_images_served_total{plant="tomato"})") == 2);
+  CHECK(value(R"(lims_images_served_total{plant="pepper"})") == 0);
+  CHECK(value(R"(lims_image_bytes_served_total{plant="tomato"})") ==
+        static_cast<double>(full.body.size() + jpeg.body.size()));
+  // Bounded cardinality: no series names an image id.
+  CHECK(text.find("/42") == std::string::npos);
+  CHECK(text.find("\"42\"") == std::string::npos);
+  CHECK(text.find("cabbage") == std::string::npos);
+  CHECK(text.find("nowhere") == std::string::npos);
 }
 
 TEST_CASE("http: a failing store is a 503 with the reason, and not ready") {
