@@ -159,7 +159,9 @@ Command setup_bench(CLI::App& app) {
       "change is timed until it is visible there. By default everything is embedded (Kafka in\n"
       "this process, SQLite stores in --out); --brokers and the store options point it at real\n"
       "infrastructure. Writes events.csv, timeline.csv, summary.csv, latency_cdf.svg,\n"
-      "bytes_over_time.svg and report.md into --out.");
+      "bytes_over_time.svg and report.md into --out. It does not read LIMS_BROKERS or the\n"
+      "LIMS_*STORE variables: it runs on its own embedded Kafka and SQLite files unless\n"
+      "--brokers and the store options name real ones.");
   c->add_option("--mode", o->mode, "Which paths to run")
       ->check(CLI::IsMember({"stream", "batch", "both"}))
       ->capture_default_str();
@@ -195,7 +197,7 @@ Command setup_bench(CLI::App& app) {
   c->add_flag("--max", o->run.max,
               "Write a backlog of --count changes first, then let the paths drain it: their "
               "peak throughput");
-  c->add_option("-n,--count", o->run.count, "Changes in the --max backlog")
+  add_count_option(c, o->run.count, "Changes in the --max backlog")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--sweep", o->sweep,

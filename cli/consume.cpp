@@ -14,53 +14,38 @@
 namespace lims::cli {
 namespace {
 
+/// The consumer's, the stream's and the store's settings are bound straight to their own
+/// structs, so each default lives in one place (kafka::ConsumerConfig, sync::StreamOptions,
+/// store::OpenOptions).
 struct ConsumeOptions {
   KafkaOptions kafka;
-  std::vector<std::string> topics = {"potato", "tomato", "pepper"};
-  std::string topic_prefix;
-  std::string group = "lims-consumer";
-  std::string store = "sqlite:lims.db";
-  std::string write_concern = "majority";
-  bool from_beginning = false;
-  bool exit_at_end = false;
-  std::uint64_t count = 0;
-  std::size_t batch_max_events = 1000;
-  std::size_t batch_max_bytes = 16u << 20;
-  int batch_max_ms = 100;
-  int retry_initial_ms = 100;
-  int retry_max_ms = 10000;
+  TopicOptions topics;
+  kafka::ConsumerConfig consumer;
+  std::string store = kDefaultStore;
+  store::OpenOptions open;
+  sync::StreamOptions stream;
   double progress_s = 5;
   BadRecordOptions bad_records;
   double shutdown_timeout_s = 30;
-  std::string listen;   // empty: no HTTP
+  HttpOptions http;
   std::string ack_log;  // empty: none
 };
 
-int run_consume(const ConsumeOptions& o) {
-  std::optional<http::ServerOptions> listen;
-  if (!o.listen.empty()) listen = http::parse_listen(o.listen);
+int run_consume(ConsumeOptions o) {
+  const auto listen = o.http.server();
   install_stop_handlers();
   arm_shutdown_deadline(std::chrono::milliseconds(static_cast<long>(o.shutdown_timeout_s * 1000)));
-  auto store = store::open_store(o.store, {.write_concern = o.write_concern});
+  auto store = store::open_store(o.store, o.open);
 
-  kafka::ConsumerConfig config;
+  kafka::ConsumerConfig& config = o.consumer;
   config.brokers = o.kafka.brokers;
-  config.group = o.group;
-  for (const auto& t : o.topics) config.topics.push_back(o.topic_prefix + t);
-  config.from_beginning = o.from_beginning;
-  config.report_eof = o.exit_at_end;
+  config.topics = o.topics.names();
+  config.report_eof = o.stream.exit_at_end;
   config.connect_timeout_ms = o.kafka.connect_timeout_ms();
   config.statistics_interval_ms = 1000;  // lims_kafka_received_bytes_total
   config.extra = o.kafka.parsed_properties();
 
-  sync::StreamOptions options;
-  options.batch_max_events = o.batch_max_events;
-  options.batch_max_bytes = o.batch_max_bytes;
-  options.batch_max_ms = o.batch_max_ms;
-  options.exit_at_end = o.exit_at_end;
-  options.max_records = o.count;
-  options.retry_initial_ms = o.retry_initial_ms;
-  options.retry_max_ms = o.retry_max_ms;
+  sync::StreamOptions& options = o.stream;
   // A stop that cannot commit gives up with a message well before the deadline kills it.
   options.stop_commit_timeout_ms = static_cast<int>(o.shutdown_timeout_s * 1000 / 2);
   options.progress_interval = std::chrono::milliseconds(static_cast<long>(o.progress_s * 1000));
@@ -76,7 +61,7 @@ int run_consume(const ConsumeOptions& o) {
   std::optional<StreamHttp> http_side;  // after the stream: stops serving before it goes
   if (listen) http_side.emplace(o.store, stream, registry, *listen);
   log::info("consuming " + std::to_string(config.topics.size()) + " topics from " +
-            o.kafka.brokers + " as group " + o.group + " into " + store->describe());
+            o.kafka.brokers + " as group " + config.group + " into " + store->describe());
   run_with_summary(stream, o.progress_s, "consume");
   return 0;
 }
@@ -95,45 +80,41 @@ Command setup_consume(CLI::App& app) {
       "batch in hand is retried with backoff. SIGINT/SIGTERM finish and commit the batch in\n"
       "hand, then leave the group, within --shutdown-timeout.");
   add_kafka_options(c, o->kafka);
-  c->add_option("-t,--topic", o->topics,
-                "Topic to read (repeatable or comma-separated); its plant is the name or its last "
-                ".-_ separated part")
-      ->delimiter(',')
-      ->capture_default_str();
-  add_topic_prefix_option(c, o->topic_prefix);
-  c->add_option("-g,--group", o->group, "Consumer group id")
+  add_topic_options(c, o->topics, "read");
+  c->add_option("-g,--group", o->consumer.group, "Consumer group id")
       ->envname("LIMS_GROUP")
       ->capture_default_str();
   add_store_option(c, o->store);
-  c->add_option("--write-concern", o->write_concern,
+  c->add_option("--write-concern", o->open.write_concern,
                 "MongoDB write concern: majority, or the number of nodes that must acknowledge")
       ->envname("LIMS_WRITE_CONCERN")
       ->check(CLI::IsMember({"majority"}) | CLI::Range(1, 50))
       ->capture_default_str();
-  c->add_flag("--from-beginning", o->from_beginning,
+  c->add_flag("--from-beginning", o->consumer.from_beginning,
               "Start at the earliest offset even if the group has committed offsets (a new group "
               "starts there anyway)");
-  c->add_flag("-e,--exit-at-end", o->exit_at_end,
+  c->add_flag("-e,--exit-at-end", o->stream.exit_at_end,
               "Exit 0 once every assigned partition is drained and committed");
-  c->add_option("-c,--count", o->count, "Exit after this many records (0: no limit)");
-  c->add_option("--batch-max-events", o->batch_max_events, "Records per store write at most")
+  add_count_option(c, o->stream.max_records, "Exit after this many records (0: no limit)");
+  c->add_option("--batch-max-events", o->stream.batch_max_events,
+                "Records per store write at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  c->add_option("--batch-max-bytes", o->batch_max_bytes,
+  c->add_option("--batch-max-bytes", o->stream.batch_max_bytes,
                 "Value bytes per store write at most (accepts KiB/MiB suffixes)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   c->add_option(
-       "--batch-max-ms", o->batch_max_ms,
+       "--batch-max-ms", o->stream.batch_max_ms,
        "Longest a received record waits for more before its batch is written (at once when "
        "nothing more is waiting and the writer is idle)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  c->add_option("--retry-initial-ms", o->retry_initial_ms,
+  c->add_option("--retry-initial-ms", o->stream.retry_initial_ms,
                 "First backoff after a transient store error (doubles, with jitter)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  c->add_option("--retry-max-ms", o->retry_max_ms, "Longest backoff between store retries")
+  c->add_option("--retry-max-ms", o->stream.retry_max_ms, "Longest backoff between store retries")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_bad_record_options(c, o->bad_records);
@@ -142,11 +123,9 @@ Command setup_consume(CLI::App& app) {
       ->envname("LIMS_SHUTDOWN_TIMEOUT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  add_listen_option(c, o->listen, /*optional_server=*/true);
+  add_http_options(c, o->http, /*optional_server=*/true);
   add_ack_log_option(c, o->ack_log);
-  c->add_option("--progress", o->progress_s, "Seconds between progress lines on stderr (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_progress_option(c, o->progress_s);
   return {c, [o] { return run_consume(*o); }};
 }
 

@@ -20,21 +20,21 @@
 namespace lims::cli {
 namespace {
 
-constexpr const char* kDefaultStore = "sqlite:demo.db";
+constexpr const char* kDemoStore = "sqlite:demo.db";
 
 struct DemoOptions {
   double duration_s = 30;
   double speedup = 1000;
   int partitions = 3;
-  std::string store = kDefaultStore;
+  std::string store = kDemoStore;
   std::uint64_t seed = 1;
-  std::string listen = "127.0.0.1:8080";
+  HttpOptions http{.listen = "127.0.0.1:8080"};
 };
 
 /// The demo's HTTP side on `listen`, or on any free port when that one is taken.
 std::unique_ptr<StreamHttp> serve_demo(const DemoOptions& o, const sync::StreamSync& stream,
                                        metrics::Registry& registry) {
-  http::ServerOptions where = http::parse_listen(o.listen);
+  http::ServerOptions where = *o.http.server();
   try {
     return std::make_unique<StreamHttp>(o.store, stream, registry, where);
   } catch (const Error& e) {
@@ -76,7 +76,7 @@ void show_example(store::ImageStore& store, const std::string& uri,
 
 int run_demo(const DemoOptions& o) {
   install_stop_handlers();
-  if (o.store == kDefaultStore) remove_default_store();  // the demo's own file: start afresh
+  if (o.store == kDemoStore) remove_default_store();  // the demo's own file: start afresh
   kafka::MockCluster cluster;
   const std::string brokers = cluster.bootstrap_servers();
   for (const auto& topic : plant_topics("")) cluster.create_topic(topic, o.partitions);
@@ -165,7 +165,8 @@ Command setup_demo(CLI::App& app) {
       "high speedup, and the stream consumer into a SQLite store, with live progress. Ends\n"
       "after --duration (or Ctrl-C) with a summary and a ready-to-paste get-image example.\n"
       "Meanwhile the gallery page (http://127.0.0.1:8080/) shows the images as they arrive.\n"
-      "The default store demo.db is recreated on every run.");
+      "The default store demo.db is recreated on every run. It reads no LIMS_* variable but\n"
+      "LIMS_LOG_LEVEL: everything it uses is its own.");
   c->add_option("-d,--duration", o->duration_s, "Seconds to simulate")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -177,10 +178,11 @@ Command setup_demo(CLI::App& app) {
       ->capture_default_str();
   c->add_option("-s,--store", o->store, "Store to fill")->capture_default_str();
   c->add_option("--seed", o->seed, "Workload seed")->capture_default_str();
-  c->add_option("--listen", o->listen,
-                "Serve the gallery page, the Image API handlers and /metrics here while the demo "
-                "runs (a free port if this one is taken)")
-      ->capture_default_str();
+  add_http_options(c, o->http, /*optional_server=*/false)
+      ->description(
+          "Serve the gallery page, the Image API handlers and /metrics here while the demo runs "
+          "(a free port if this one is taken)")
+      ->envname("");
   return {c, [o] { return run_demo(*o); }};
 }
 

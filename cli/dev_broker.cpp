@@ -13,16 +13,17 @@ namespace {
 struct DevBrokerOptions {
   int partitions = 1;
   int brokers = 1;
-  std::vector<std::string> topics = {"potato", "tomato", "pepper"};
+  TopicOptions topics;
 };
 
 int run_dev_broker(const DevBrokerOptions& o) {
   block_stop_signals();  // before the cluster starts its threads, so only sigwait sees them
   kafka::MockCluster cluster(o.brokers);
-  for (const auto& t : o.topics) cluster.create_topic(t, o.partitions);
+  const auto topics = o.topics.names();
+  for (const auto& t : topics) cluster.create_topic(t, o.partitions);
   std::cout << cluster.bootstrap_servers() << std::endl;  // first line of stdout, flushed
   log::info("embedded Kafka at " + cluster.bootstrap_servers() + " with " +
-            std::to_string(o.topics.size()) + " topics of " + std::to_string(o.partitions) +
+            std::to_string(topics.size()) + " topics of " + std::to_string(o.partitions) +
             " partitions; Ctrl-C to stop");
   wait_for_stop_signal();
   return 0;
@@ -41,9 +42,7 @@ Command setup_dev_broker(CLI::App& app) {
   c->add_option("-p,--partitions", o->partitions, "Partitions per topic")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  c->add_option("--topics", o->topics, "Topics to create (comma-separated)")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_topic_options(c, o->topics, "create");
   c->add_option("--broker-count", o->brokers, "Number of brokers in the cluster")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();

@@ -16,7 +16,7 @@ namespace {
 struct GetImageOptions {
   std::string plant;
   std::int64_t id = 0;
-  std::string store = "sqlite:lims.db";
+  std::string store = kDefaultStore;
   std::string out;
   bool no_data = false;
 };

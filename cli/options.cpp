@@ -44,13 +44,47 @@ void add_ack_log_option(CLI::App* app, std::string& path) {
                   "(flushed per batch): how `lims bench` sees when each change became visible");
 }
 
-void add_listen_option(CLI::App* app, std::string& listen, bool optional_server) {
-  app->add_option("--listen", listen,
+std::vector<std::string> TopicOptions::names() const {
+  std::vector<std::string> out;
+  for (const auto& t : topics) out.push_back(prefix + t);
+  return out;
+}
+
+void add_topic_options(CLI::App* app, TopicOptions& o, const std::string& what) {
+  app->add_option("-t,--topic", o.topics,
+                  "Topic to " + what +
+                      " (repeatable or comma-separated); its plant is the name or its last .-_ "
+                      "separated part")
+      ->delimiter(',')
+      ->capture_default_str();
+  app->add_option("--topics", o.topics)->delimiter(',')->group("");  // hidden: an older spelling
+  add_topic_prefix_option(app, o.prefix);
+}
+
+std::optional<http::ServerOptions> HttpOptions::server() const {
+  if (listen.empty()) return std::nullopt;
+  http::ServerOptions server = http::parse_listen(listen);
+  server.threads = threads;
+  return server;
+}
+
+CLI::Option* add_http_options(CLI::App* app, HttpOptions& o, bool optional_server) {
+  auto* listen = app->add_option("--listen", o.listen,
                   optional_server
-                      ? "Also serve the HTTP handlers, probes and /metrics on HOST:PORT (e.g. "
-                        "0.0.0.0:8080; default: no HTTP)"
+                      ? "Also serve the HTTP handlers, probes and /metrics on HOST:PORT, :PORT "
+                        "or PORT (e.g. 0.0.0.0:8080; default: no HTTP)"
                       : "Serve HTTP on HOST:PORT, :PORT or PORT")
       ->envname("LIMS_LISTEN")
+      ->capture_default_str();
+  app->add_option("--http-threads", o.threads, "HTTP requests served at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  return listen;
+}
+
+void add_progress_option(CLI::App* app, double& seconds) {
+  app->add_option("--progress", seconds, "Seconds between progress lines on stderr (0: off)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 }
 

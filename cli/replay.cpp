@@ -37,25 +37,6 @@ std::string shortest(double x) {
   return buf;
 }
 
-struct TopicOptions {
-  std::vector<std::string> topics = {"potato", "tomato", "pepper"};
-  std::string prefix;
-
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& t : topics) out.push_back(prefix + t);
-    return out;
-  }
-};
-
-/// -t/--topics and --topic-prefix.
-void add_topic_options(CLI::App* c, TopicOptions& o) {
-  c->add_option("-t,--topics", o.topics, "Topics to read (comma-separated or repeated)")
-      ->delimiter(',')
-      ->capture_default_str();
-  add_topic_prefix_option(c, o.prefix);
-}
-
 kafka::ReaderConfig reader_config(const KafkaOptions& k) {
   return {k.brokers, k.connect_timeout_ms(), k.parsed_properties()};
 }
@@ -107,14 +88,12 @@ CLI::App* setup_record(CLI::App* replay, RecordCommand& o) {
                   "Ctrl-C. A summary line goes to stderr: records per topic, bytes, seconds.\n\n") +
           kFormat);
   add_kafka_options(c, o.kafka);
-  add_topic_options(c, o.topics);
+  add_topic_options(c, o.topics, "read");
   c->add_option("-o,--out", o.out, "File to write (replaced), or - for stdout")
       ->type_name("FILE")
       ->required();
   c->add_flag("-f,--follow", o.follow, "Keep recording new records until SIGINT/SIGTERM");
-  c->add_option("--progress", o.progress_s, "Seconds between progress lines on stderr (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_progress_option(c, o.progress_s);
   return c;
 }
 
@@ -177,9 +156,7 @@ CLI::App* setup_play(CLI::App* replay, PlayCommand& o) {
                    ->capture_default_str();
   c->add_flag("--max", o.max, "Ignore the original spacing: produce as fast as possible")
       ->excludes(rate);
-  c->add_option("--progress", o.progress_s, "Seconds between progress lines on stderr (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_progress_option(c, o.progress_s);
   return c;
 }
 
@@ -188,7 +165,7 @@ CLI::App* setup_play(CLI::App* replay, PlayCommand& o) {
 struct RebuildCommand {
   KafkaOptions kafka;
   TopicOptions topics;
-  std::string store = "sqlite:lims.db";
+  std::string store = kDefaultStore;
   std::string group;  // empty: lims-rebuild-<unix ms>
   bool from_beginning = false;
   std::string since;
@@ -255,7 +232,7 @@ CLI::App* setup_rebuild(CLI::App* replay, RebuildCommand& o) {
       "own, never the stream's.");
   add_kafka_options(c, o.kafka);
   add_store_option(c, o.store);
-  add_topic_options(c, o.topics);
+  add_topic_options(c, o.topics, "read");
   c->add_option("-g,--group", o.group,
                 "Consumer group id (default: lims-rebuild-<unix ms>, new each run; not the "
                 "stream's group, whose offsets it would move)");
@@ -270,9 +247,7 @@ CLI::App* setup_rebuild(CLI::App* replay, RebuildCommand& o) {
   start->require_option(1);
   o.bad_records.policy = "skip";  // a live consumer dead-lettered them when it met them
   add_bad_record_options(c, o.bad_records);
-  c->add_option("--progress", o.progress_s, "Seconds between progress lines on stderr (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_progress_option(c, o.progress_s);
   return c;
 }
 

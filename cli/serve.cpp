@@ -11,14 +11,12 @@ namespace lims::cli {
 namespace {
 
 struct ServeOptions {
-  std::string store = "sqlite:lims.db";
-  std::string listen = kDefaultListen;
-  int threads = 8;
+  std::string store = kDefaultStore;
+  HttpOptions http{.listen = kDefaultListen};
 };
 
 int run_serve(const ServeOptions& o) {
-  http::ServerOptions server_options = http::parse_listen(o.listen);
-  server_options.threads = o.threads;
+  const http::ServerOptions server_options = *o.http.server();
   block_stop_signals();  // before any thread starts, so only sigwait sees them
   auto store = store::open_store(o.store, {.read_only = true});
   metrics::Registry registry;
@@ -46,10 +44,7 @@ Command setup_serve(CLI::App& app) {
       "  GET /api/latest?plant=P&n=N          the N newest records of P, without data\n"
       "Errors are JSON {\"detail\": ...}: 404 unknown image, 422 bad plant or id.");
   add_store_option(c, o->store);
-  add_listen_option(c, o->listen);
-  c->add_option("--http-threads", o->threads, "Requests served at once")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  add_http_options(c, o->http, /*optional_server=*/false);
   return {c, [o] { return run_serve(*o); }};
 }
 

@@ -98,7 +98,7 @@ Command setup_simulate(CLI::App& app) {
       ->capture_default_str();
   c->add_flag("--max-rate", o->simulator.max_rate,
               "Ignore the periods and produce as fast as possible (same sequence)");
-  c->add_option("-n,--count", o->simulator.count, "Stop after this many events");
+  add_count_option(c, o->simulator.count, "Stop after this many events");
   c->add_option("-d,--duration", o->simulator.duration_s, "Stop after this many seconds")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", o->workload.seed, "Seed: the same seed gives the same sequence")

@@ -15,7 +15,7 @@ namespace lims::cli {
 /// --on-bad-record and where dead letters go.
 struct BadRecordOptions {
   std::string policy = "dead-letter";  // dead-letter, skip or fail
-  std::string topic = "lims-dead-letters";
+  std::string topic = sync::DeadLetterTopic::Config{}.topic;
   std::string file;  // empty: the topic
 };
 

@@ -17,12 +17,12 @@ namespace {
 
 struct SyncBatchOptions {
   std::string from;
-  std::string to = "sqlite:lims.db";
+  std::string to = kDefaultStore;
   std::string mode = "incremental";
   std::string state;  // empty: the checkpoint lives in the target
   bool once = false;
   double interval_s = 600;
-  std::string listen;   // empty: no HTTP
+  HttpOptions http;
   std::string ack_log;  // empty: none
 };
 
@@ -63,8 +63,7 @@ void wait_until(std::chrono::steady_clock::time_point deadline) {
 }
 
 int run_sync_batch(const SyncBatchOptions& o) {
-  std::optional<http::ServerOptions> listen;
-  if (!o.listen.empty()) listen = http::parse_listen(o.listen);
+  const auto listen = o.http.server();
   install_stop_handlers();
   auto source = store::open_store(o.from, {.read_only = true});
   auto target = store::open_store(o.to);
@@ -132,7 +131,7 @@ Command setup_sync_batch(CLI::App& app) {
                  "Keep the incremental checkpoint in this file instead of the target (one line "
                  "per plant, replaced atomically after each chunk)")
       ->envname("LIMS_SYNC_STATE");
-  add_listen_option(c, o->listen, /*optional_server=*/true);
+  add_http_options(c, o->http, /*optional_server=*/true);
   add_ack_log_option(c, o->ack_log);
   return {c, [o] { return run_sync_batch(*o); }};
 }
