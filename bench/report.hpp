@@ -47,6 +47,12 @@ struct ReportOptions {
 /// The figures of each path of `run`.
 std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& options);
 
+/// Path `p`'s wire bytes so far over the run, for the bytes chart: (seconds since the start,
+/// bytes), from (0, 0), x and y non-decreasing, ending at (at least run.seconds, p.wire_bytes)
+/// when the counters agree with the total.
+std::vector<std::pair<double, double>> cumulative_wire_bytes(const RunResult& run,
+                                                            const PathRun& p);
+
 /// LIMS hours the workload ran: the run without the wait for the last changes, times --speedup.
 double workload_lims_hours(const RunResult& run);
 

@@ -123,11 +123,14 @@ Axis linear_axis(double lo, double hi, bool fix_lo, bool fix_hi, double length_p
 }
 
 /// A log axis over whole decades around [lo, hi] (both > 0): a tick per decade, or per few
-/// decades when they are many, and minor ticks at 2..9 when there are few.
-Axis log_axis(double lo, double hi, double length_px) {
+/// decades when they would come closer than `gap_px`, and minor ticks at 2..9 when there are
+/// few.
+Axis log_axis(double lo, double hi, double length_px, double gap_px, bool percent) {
+  lo = std::clamp(lo, 1e-300, kHuge);
+  hi = std::clamp(hi, lo, kHuge);
   const int d0 = static_cast<int>(std::floor(std::log10(lo)));
   const int d1 = std::max(static_cast<int>(std::ceil(std::log10(hi))), d0 + 1);
-  const int every = static_cast<int>(std::ceil((d1 - d0) / std::max(2.0, length_px / 60)));
+  const int every = static_cast<int>(std::ceil((d1 - d0) / std::max(2.0, length_px / gap_px)));
   Axis axis;
   axis.log = true;
   axis.lo = std::pow(10.0, d0);
@@ -135,7 +138,7 @@ Axis log_axis(double lo, double hi, double length_px) {
   for (int d = d0; d <= d1; d += every) {
     const double v = std::pow(10.0, d);
     axis.ticks.push_back(v);
-    axis.labels.push_back(tick_label(v, v, false));
+    axis.labels.push_back(tick_label(v, v, percent));
     for (int m = 2; every == 1 && d1 - d0 <= 8 && d < d1 && m <= 9; ++m)
       axis.minor.push_back(m * v);
   }
@@ -148,7 +151,7 @@ bool usable(const std::pair<double, double>& p) {
 
 struct Bounds {
   double x_lo = HUGE_VAL, x_hi = -HUGE_VAL, x_pos = HUGE_VAL;  // x_pos: the smallest x > 0
-  double y_lo = HUGE_VAL, y_hi = -HUGE_VAL;
+  double y_lo = HUGE_VAL, y_hi = -HUGE_VAL, y_pos = HUGE_VAL;  // y_pos: the smallest y > 0
   std::size_t points = 0;
 };
 
@@ -161,6 +164,7 @@ Bounds data_bounds(const std::vector<Series>& series) {
       b.x_lo = std::min(b.x_lo, x), b.x_hi = std::max(b.x_hi, x);
       b.y_lo = std::min(b.y_lo, y), b.y_hi = std::max(b.y_hi, y);
       if (x > 0) b.x_pos = std::min(b.x_pos, std::max(x, 1e-300));
+      if (y > 0) b.y_pos = std::min(b.y_pos, std::max(y, 1e-300));
       ++b.points;
     }
   }
@@ -174,6 +178,12 @@ Axis make_y_axis(const Bounds& b, const ChartOptions& o, double length_px) {
   const bool use_max = std::isfinite(o.y_max) && (!both || o.y_max > o.y_min);
   if (use_min) lo = std::clamp(o.y_min, -kHuge, kHuge);
   if (use_max) hi = std::clamp(o.y_max, -kHuge, kHuge);
+  if (o.log_y) {
+    // From the smallest y > 0 (a y_min > 0 if given) up; y <= 0 sits on the axis minimum.
+    lo = use_min && o.y_min > 0 ? lo : b.y_pos < HUGE_VAL ? b.y_pos : 1;
+    hi = hi > lo ? hi : lo * 10;
+    return log_axis(lo, hi, length_px, 24, o.y_percent);
+  }
   const bool zero_lo = !use_min && lo >= 0;  // all data >= 0: start at 0
   if (zero_lo) lo = 0;
   return linear_axis(lo, hi, use_min || zero_lo, use_max, length_px, o.y_percent);
@@ -205,6 +215,10 @@ void write_axes(std::string& out, const Frame& f, const Axis& x, const Axis& y) 
   for (const double v : x.minor) {
     move(minor, f.x(x.frac(v)), f.top);
     cmd(minor, 'V', f.bottom);
+  }
+  for (const double v : y.minor) {
+    move(minor, f.left, f.y(y.frac(v)));
+    cmd(minor, 'H', f.right);
   }
   for (std::size_t i = 0; i < x.ticks.size(); ++i) {
     const double px = f.x(x.frac(x.ticks[i]));
@@ -299,7 +313,8 @@ std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions
   const bool some = bounds.points > 0;
   const Axis x = options.log_x
                      ? log_axis(some && bounds.x_hi > 0 ? bounds.x_pos : 1,
-                                some && bounds.x_hi > 0 ? bounds.x_hi : 10, f.right - f.left)
+                                some && bounds.x_hi > 0 ? bounds.x_hi : 10, f.right - f.left, 60,
+                                false)
                      : linear_axis(some ? bounds.x_lo : 0, some ? bounds.x_hi : 1, false, false,
                                    f.right - f.left, false);
 

@@ -22,8 +22,11 @@ struct ChartOptions {
   std::string title = {}, x_label = {}, y_label = {};  // `= {}`: designated initializers may skip
   bool log_x = false;  // decade ticks (1, 10, 100, ...); points with x <= 0 are clamped to the
                        // axis minimum
+  bool log_y = false;  // the same for y: decades from the smallest y > 0 (or a y_min > 0); y <= 0
+                       // sits on the axis minimum
   double y_min = std::numeric_limits<double>::quiet_NaN();  // NaN: from the data (0 when all
-  double y_max = std::numeric_limits<double>::quiet_NaN();  // y >= 0), widened to a tick
+  double y_max = std::numeric_limits<double>::quiet_NaN();  // y >= 0), widened to a tick (to a
+                                                            // decade with log_y)
   bool y_percent = false;  // label y ticks as percent of 1 (0.25 -> "25%"), e.g. for a CDF
   int width = 760, height = 420;
 };

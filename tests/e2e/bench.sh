@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # e2e: `lims bench` as a user runs it, on short embedded workloads: both paths with an SLA, a
 # sweep, and --max; every file there with its columns, one events.csv row per change and path,
-# summaries that add up, charts that parse as XML. Then `lims simulate` with the same seed twice
-# into producer stores: the same changes.
+# summaries that add up, charts that parse as XML with a line per path. Then `lims simulate`
+# with the same seed twice into producer stores: the same changes.
 # With "real" as the second argument it runs one short bench against the real Kafka and MongoDB
 # named by LIMS_KAFKA_BOOTSTRAP_FILE and LIMS_MONGODB_URI_FILE instead.
 set -euo pipefail
@@ -43,7 +43,10 @@ for s in summary:
 for svg in ("latency_cdf.svg", "bytes_over_time.svg"):
     root = ET.parse(f"{d}/{svg}").getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
-    assert root.iter("{http://www.w3.org/2000/svg}polyline"), svg
+    # A line per path, each with points.
+    lines = [p.get("points", "").split()
+             for p in root.iter("{http://www.w3.org/2000/svg}polyline")]
+    assert len(lines) == len(paths) and all(len(p) >= 1 for p in lines), (svg, lines)
 PY
 }
 

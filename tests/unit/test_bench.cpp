@@ -36,6 +36,12 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -218,9 +224,44 @@ TEST_CASE("bench: a run's files have their columns and one row per change and pa
   CHECK(summary_lines[2].starts_with("batch,5,4,1,"));
   for (const char* svg : {"latency_cdf.svg", "bytes_over_time.svg"})
     CHECK(read_all(dir.file(svg)).find("</svg>") != std::string::npos);
+  // The bytes chart: a line per path, each named with its total, on a log y axis.
+  const std::string bytes = read_all(dir.file("bytes_over_time.svg"));
+  CHECK(count(bytes, "<polyline") == 2);
+  CHECK(count(bytes, "<polyline class=\"series\" stroke=\"#1f77b4\"") == 1);  // stream
+  CHECK(count(bytes, "<polyline class=\"series\" stroke=\"#d62728\"") == 1);  // batch
+  CHECK(count(bytes, "class=\"legend\">stream: 0.0 MB</text>") == 1);
+  CHECK(count(bytes, "class=\"legend\">batch: 0.0 MB</text>") == 1);
+  CHECK(count(bytes, "(log scale)</text>") == 1);
+  CHECK(count(bytes, "class=\"y-tick\" text-anchor=\"end\">100</text>") == 1);  // decades
   const std::string md = read_all(dir.file("report.md"));
   CHECK(md.find("## Summary") != std::string::npos);
   CHECK(md.find("1 of 5 changes never became visible on the batch path") != std::string::npos);
+}
+
+TEST_CASE("bench: the bytes chart's series is each path's wire bytes so far, up to its total") {
+  bench::RunResult run;
+  run.seconds = 6;
+  bench::PathRun stream, batch, idle;
+  stream.wire_timeline = {{1, 2'000}, {2, 9'000}, {3, 9'000}, {4, 15'000}, {5, 21'000}};
+  stream.wire_bytes = 21'000;
+  // The batch's bytes come in bursts; a scrape out of order or a counter read low moves nothing
+  // back.
+  batch.kind = bench::PathKind::batch;
+  batch.wire_timeline = {{1, 0}, {2, 4e6}, {1.5, 4e6}, {3, 3.9e6}, {5, 8e6}, {6, 8e6}};
+  batch.wire_bytes = 8e6;
+  for (const auto* p : {&stream, &batch, &idle}) {
+    const auto points = bench::cumulative_wire_bytes(run, *p);
+    REQUIRE(points.size() >= 2);
+    CHECK(points.front() == std::pair<double, double>{0, 0});
+    for (std::size_t i = 1; i < points.size(); ++i) {
+      CHECK(points[i].first >= points[i - 1].first);
+      CHECK(points[i].second >= points[i - 1].second);
+    }
+    CHECK(points.back() == std::pair<double, double>{6, p->wire_bytes});
+  }
+  CHECK(bench::cumulative_wire_bytes(run, stream).size() == 1 + 5 + 1);  // and (6, total)
+  CHECK(bench::cumulative_wire_bytes(run, batch).size() == 1 + 6);
+  CHECK(bench::cumulative_wire_bytes(run, batch)[4] == std::pair<double, double>{3, 4e6});
 }
 
 }  // namespace lims

@@ -58,6 +58,17 @@ std::vector<std::string> xs(const std::string& points) {
   return out;
 }
 
+/// The y coordinates of a polyline's vertices.
+std::vector<std::string> ys(const std::string& points) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < points.size(); at = points.find(' ', at) + 1) {
+    const auto comma = points.find(',', at);
+    out.push_back(points.substr(comma + 1, points.find(' ', comma) - comma - 1));
+    if (points.find(' ', at) == std::string::npos) break;
+  }
+  return out;
+}
+
 /// A rough well-formedness check: tags nest and close, one root element, and every '&' starts
 /// one of the predefined entities.
 bool well_formed(const std::string& svg) {
@@ -171,6 +182,45 @@ TEST_CASE("svg: a log x axis has decade ticks and clamps x at or below 0 to its 
   CHECK_FALSE(has_nan_or_inf(wide));
 }
 
+TEST_CASE("svg: a log y axis has decade ticks and clamps y at or below 0 to its minimum") {
+  const Series bytes{"stream", "#1f77b4", {{0, 0}, {1, 10}, {2, 50}, {3, -4}, {4, kNaN}, {5, 3e9}}};
+  const std::string svg = line_chart_svg({bytes}, {.y_label = "bytes", .log_y = true});
+  CHECK(well_formed(svg));
+  CHECK_FALSE(has_nan_or_inf(svg));
+  CHECK(texts(svg, "y-tick") == std::vector<std::string>{"10", "100", "1k", "10k", "100k", "1M",
+                                                         "10M", "100M", "1G", "10G"});
+  const auto lines = polylines(svg);
+  REQUIRE(lines.size() == 1);
+  const auto y = ys(lines[0]);
+  REQUIRE(y.size() == 5);  // the NaN point skipped
+  CHECK(y[0] == y[1]);     // y = 0 sits on the axis minimum, 10
+  CHECK(y[3] == y[1]);     // and so does y < 0
+  CHECK(std::stod(y[2]) < std::stod(y[1]));  // 50 above 10 (SVG's y grows downwards)
+  CHECK(std::stod(y[4]) < std::stod(y[2]));
+
+  // One tick per decade even when they are many; minor ticks (2..9) only when they are few.
+  const std::string few = line_chart_svg({{"f", "#000", {{0, 2}, {1, 900}}}}, {.log_y = true});
+  CHECK(texts(few, "y-tick") == std::vector<std::string>{"1", "10", "100", "1k"});
+  CHECK(count(few, "stroke=\"#f2f2f2\"") == 1);
+  const std::string many =
+      line_chart_svg({{"m", "#000", {{0, 1e-12}, {1, 1e12}}}}, {.log_y = true});
+  const auto many_ticks = texts(many, "y-tick");
+  CHECK(many_ticks.size() >= 5);
+  CHECK(many_ticks.size() <= 25);
+  CHECK(many_ticks.front() == "1e-12");
+  CHECK_FALSE(has_nan_or_inf(many));
+
+  // A y_min > 0 sets the axis minimum; all y <= 0 gives the decade 1..10 with every point on it.
+  const std::string from =
+      line_chart_svg({{"s", "#000", {{0, 0.5}, {1, 300}}}}, {.log_y = true, .y_min = 10});
+  CHECK(texts(from, "y-tick") == std::vector<std::string>{"10", "100", "1k"});
+  const std::string flat = line_chart_svg({{"z", "#000", {{0, 0}, {1, -1}}}}, {.log_y = true});
+  CHECK(texts(flat, "y-tick") == std::vector<std::string>{"1", "10"});
+  const auto flat_y = ys(polylines(flat).at(0));
+  CHECK(flat_y[0] == flat_y[1]);
+  CHECK_FALSE(has_nan_or_inf(flat));
+}
+
 TEST_CASE("svg: linear ticks are nice values with compact labels") {
   const auto y_ticks = [](std::vector<std::pair<double, double>> points, ChartOptions options) {
     return texts(line_chart_svg({{"s", "#000", std::move(points)}}, options), "y-tick");
@@ -209,7 +259,10 @@ TEST_CASE("svg: degenerate inputs give a well-formed chart without nan or inf") 
       CAPTURE(series.empty() ? std::string("none") : series[0].name);
       for (const ChartOptions& options :
            {ChartOptions{.log_x = log_x}, ChartOptions{.log_x = log_x, .y_min = 1, .y_max = 1},
-            ChartOptions{.log_x = log_x, .y_min = 10}, ChartOptions{.width = 0, .height = -5}}) {
+            ChartOptions{.log_x = log_x, .y_min = 10}, ChartOptions{.width = 0, .height = -5},
+            ChartOptions{.log_x = log_x, .log_y = true},
+            ChartOptions{.log_x = log_x, .log_y = true, .y_min = -3, .y_max = 0},
+            ChartOptions{.log_x = log_x, .log_y = true, .y_min = 1e-320, .y_max = 1e308}}) {
         const std::string svg = line_chart_svg(series, options);
         CHECK(well_formed(svg));
         CHECK_FALSE(has_nan_or_inf(svg));
