@@ -107,6 +107,10 @@ void MockCluster::set_group_coordinator(const std::string& group, std::int32_t b
         "moving the coordinator of group " + group);
 }
 
+void MockCluster::set_topic_error(const std::string& topic, MockError error) {
+  rd_kafka_mock_topic_set_error(impl_->cluster.get(), topic.c_str(), resp_err(error));
+}
+
 void MockCluster::set_partition_leader(const std::string& topic, std::int32_t partition,
                                        std::int32_t broker_id) {
   check(

@@ -29,6 +29,7 @@ enum class MockRequest : std::uint8_t {
 enum class MockError : std::int16_t {
   none = 0,
   disconnect = -1,
+  unknown_topic_or_partition = 3,
   leader_not_available = 5,
   not_leader_or_follower = 6,
   request_timed_out = 7,
@@ -37,6 +38,7 @@ enum class MockError : std::int16_t {
   not_coordinator = 16,
   not_enough_replicas = 19,
   rebalance_in_progress = 27,
+  topic_authorization_failed = 29,
 };
 
 /// Each partition keeps only its newest ~5 MiB (and 100k records). A consumer group join takes
@@ -77,6 +79,10 @@ class MockCluster {
   /// Makes broker `broker_id` the coordinator of consumer group `group`; the previous one answers
   /// its members NOT_COORDINATOR from then on.
   void set_group_coordinator(const std::string& group, std::int32_t broker_id);
+  /// Metadata requests for `topic` answer `error` from now on (none: answer normally again), so
+  /// that unknown_topic_or_partition makes an existing topic look missing to clients, as on a
+  /// broker that does not create topics on first use: records for it wait, then time out.
+  void set_topic_error(const std::string& topic, MockError error);
   /// Moves the leadership of `topic`/`partition` to broker `broker_id` (-1: no leader).
   void set_partition_leader(const std::string& topic, std::int32_t partition,
                             std::int32_t broker_id);

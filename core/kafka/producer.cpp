@@ -11,13 +11,16 @@ namespace lims::kafka {
 struct Producer::Impl {
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failed{0};
+  DeliveryCallback on_delivery;
   KafkaHandle rk;
 
   static void delivery_trampoline(rd_kafka_t* rk, const rd_kafka_message_t* m,
                                   void* opaque) noexcept;
 };
 
-Producer::Producer(const ProducerConfig& config) : impl_(std::make_unique<Impl>()) {
+Producer::Producer(const ProducerConfig& config, DeliveryCallback on_delivery)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->on_delivery = std::move(on_delivery);
   Properties props = {
       {"bootstrap.servers", config.brokers},
       {"client.id", "lims"},
@@ -45,7 +48,7 @@ Producer::~Producer() {
 
 void Producer::produce(std::string_view topic, std::string_view key,
                        std::optional<std::string_view> value, std::int32_t partition,
-                       std::int64_t timestamp_ms, const Headers& headers) {
+                       std::int64_t timestamp_ms, const Headers& headers, std::uint64_t tag) {
   const std::string topic_name(topic);
   // librdkafka's varargs macros cast their arguments textually: pass plain variables.
   char* key_ptr = key.empty() ? nullptr : const_cast<char*>(key.data());
@@ -64,7 +67,9 @@ void Producer::produce(std::string_view topic, std::string_view key,
         impl_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
         RD_KAFKA_V_VALUE(value_ptr, value_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag))),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (hdrs) rd_kafka_headers_destroy(hdrs);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -96,6 +101,8 @@ void Producer::Impl::delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* 
     } else {
       ++self->delivered;
     }
+    if (const auto tag = reinterpret_cast<std::uintptr_t>(m->_private); tag && self->on_delivery)
+      self->on_delivery(tag, m->err ? rd_kafka_err2str(m->err) : "");
   } catch (...) {
   }
 }

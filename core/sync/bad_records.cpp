@@ -10,6 +10,7 @@
 #include "codec/record_line.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "kafka/admin.hpp"
 
 namespace lims::sync {
 namespace {
@@ -36,44 +37,114 @@ void FailOnBadRecord::reject(const codec::RawRecord&, std::string_view reason) {
       ExitCode::data);
 }
 
-DeadLetterTopic::DeadLetterTopic(Config config)
-    : config_(std::move(config)), producer_([this] {
-        kafka::ProducerConfig p = config_.producer;
-        // Give up on a dead letter within the flush bound, unless -X says otherwise.
-        p.extra.insert(p.extra.begin(),
-                       {"message.timeout.ms", std::to_string(config_.ack_timeout_ms)});
-        return p;
-      }()) {}
+DeadLetterTopic::DeadLetterTopic(Config config) : config_(std::move(config)) {
+  const kafka::ProducerConfig& p = config_.producer;
+  if (config_.ensure_topic) {
+    try {
+      switch (kafka::ensure_topic(p.brokers, config_.topic, 1, p.extra, p.connect_timeout_ms)) {
+        case kafka::TopicState::existed:
+          log::info("dead-letter topic " + config_.topic + " exists");
+          break;
+        case kafka::TopicState::created:
+          log::info("created dead-letter topic " + config_.topic +
+                    " (1 partition, the broker's default replication factor)");
+          break;
+      }
+    } catch (const Error& e) {
+      if (e.code() == ExitCode::unreachable) throw;
+      log::warn("cannot make sure dead-letter topic " + config_.topic + " exists (" + e.what() +
+                "); consuming anyway: a rejected record is retried with backoff, fetching "
+                "paused and nothing committed past it, until the topic takes it");
+    }
+  }
+  kafka::ProducerConfig producer = p;
+  // Give up on a dead letter within the flush bound, unless -X says otherwise.
+  producer.extra.insert(producer.extra.begin(),
+                        {"message.timeout.ms", std::to_string(config_.ack_timeout_ms)});
+  producer_ = std::make_unique<kafka::Producer>(
+      producer, [this](std::uint64_t tag, std::string_view error) { delivered(tag, error); });
+}
 
 void DeadLetterTopic::reject(const codec::RawRecord& record, std::string_view reason) {
   const RecordOrigin& o = record.origin;
-  kafka::Headers headers = {
+  Letter letter;
+  letter.key = std::string(bytes_of(record.key, record.key_size));
+  letter.headers = {
       {"lims.error", std::string(reason)},
       {"lims.source.topic", std::string(o.topic)},
       {"lims.source.partition", std::to_string(o.partition)},
       {"lims.source.offset", std::to_string(o.offset)},
       {"lims.consumer.group", config_.group},
   };
-  std::optional<std::string_view> value;
   if (record.value) {
-    value = std::string_view(record.value, record.value_size);
-    if (value->size() > config_.max_value_bytes) {
-      headers.emplace_back("lims.value.truncated", std::to_string(value->size()));
-      value = value->substr(0, config_.max_value_bytes);
+    std::string_view value(record.value, record.value_size);
+    if (value.size() > config_.max_value_bytes) {
+      letter.headers.emplace_back("lims.value.truncated", std::to_string(value.size()));
+      value = value.substr(0, config_.max_value_bytes);
     }
+    letter.value.emplace(value);
   }
-  producer_.produce(config_.topic, bytes_of(record.key, record.key_size), value, -1, 0, headers);
+  std::uint64_t tag;
+  const Letter* kept;
+  {
+    std::lock_guard lock(mutex_);
+    tag = next_tag_++;
+    // A map node stays put, and only its own acknowledgement erases it.
+    kept = &unacked_.emplace(tag, std::move(letter)).first->second;
+  }
+  produce(tag, *kept);
   log::warn("dead-lettered to " + config_.topic + ": " + std::string(reason));
 }
 
-void DeadLetterTopic::flush() {
-  producer_.flush(config_.ack_timeout_ms);
-  if (const std::uint64_t failed = producer_.failed(); failed > failed_seen_) {
-    failed_seen_ = failed;
-    throw Error("dead letters to " + config_.topic +
-                " were not acknowledged (see the delivery errors above); offsets past them are "
-                "not committed");
+void DeadLetterTopic::produce(std::uint64_t tag, const Letter& letter) {
+  try {
+    producer_->produce(config_.topic, letter.key,
+                       letter.value ? std::optional<std::string_view>(*letter.value) : std::nullopt,
+                       -1, 0, letter.headers, tag);
+  } catch (const Error& e) {  // not even queued (the topic is known not to exist, say)
+    std::lock_guard lock(mutex_);
+    failed_.push_back(tag);
+    last_error_ = e.what();
   }
+}
+
+void DeadLetterTopic::delivered(std::uint64_t tag, std::string_view error) {
+  std::lock_guard lock(mutex_);
+  if (error.empty()) {
+    unacked_.erase(tag);
+  } else {
+    failed_.push_back(tag);
+    last_error_ = std::string(error);
+  }
+}
+
+void DeadLetterTopic::flush() {
+  std::vector<std::pair<std::uint64_t, const Letter*>> again;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::uint64_t tag : failed_) again.emplace_back(tag, &unacked_.at(tag));
+    failed_.clear();
+    last_error_.clear();
+  }
+  for (const auto& [tag, letter] : again) produce(tag, *letter);
+  try {
+    // A little past message.timeout.ms, so that a dead letter produced just now has its
+    // delivery report (and the broker's reason) by the time this gives up.
+    producer_->flush(config_.ack_timeout_ms + 1000);
+  } catch (const Error& e) {  // still in flight: the next flush() looks again
+    std::lock_guard lock(mutex_);
+    if (last_error_.empty()) last_error_ = e.what();
+  }
+  std::lock_guard lock(mutex_);
+  if (unacked_.empty()) return;
+  throw UnkeptError(std::to_string(unacked_.size()) + " dead letter" +
+                    (unacked_.size() == 1 ? "" : "s") + " to " + config_.topic +
+                    " not acknowledged (" + last_error_ + ")");
+}
+
+std::size_t DeadLetterTopic::unacknowledged() const {
+  std::lock_guard lock(mutex_);
+  return unacked_.size();
 }
 
 std::string dead_letter_json(const codec::RawRecord& record, std::string_view reason,

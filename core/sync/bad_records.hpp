@@ -4,15 +4,28 @@
 // a JSON-lines file) with the original key and value and where they came from.
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/decode.hpp"
+#include "common/error.hpp"
 #include "kafka/producer.hpp"
 
 namespace lims::sync {
+
+/// Thrown by BadRecordSink::flush() when rejected records are not kept yet but may be on a later
+/// try (a dead-letter topic that does not exist yet, a broker that does not take them): the
+/// stream keeps their offsets uncommitted, pauses fetching and calls flush() again with backoff,
+/// as it does for a store outage.
+class UnkeptError : public Error {
+ public:
+  using Error::Error;
+};
 
 class BadRecordSink {
  public:
@@ -23,8 +36,8 @@ class BadRecordSink {
   /// that cannot even be queued).
   virtual void reject(const codec::RawRecord& record, std::string_view reason) = 0;
   /// Returns once every record rejected so far is safely kept (a dead letter acknowledged, a
-  /// file synced), or throws lims::Error. The stream calls it before committing offsets past
-  /// rejected records.
+  /// file synced), or throws: UnkeptError when a later call may succeed, lims::Error when none
+  /// will. The stream calls it before committing offsets past rejected records.
   virtual void flush() {}
 };
 
@@ -47,7 +60,8 @@ class FailOnBadRecord final : public BadRecordSink {
 /// Produces each rejected record, original key and value, to a dead-letter topic with headers
 /// lims.error, lims.source.topic, lims.source.partition, lims.source.offset and
 /// lims.consumer.group. A value too big for a Kafka record is cut to `max_value_bytes` and
-/// marked with lims.value.truncated (its original size).
+/// marked with lims.value.truncated (its original size). A dead letter the broker does not
+/// acknowledge is kept and produced again by the next flush(), never twice once acknowledged.
 class DeadLetterTopic final : public BadRecordSink {
  public:
   struct Config {
@@ -55,18 +69,38 @@ class DeadLetterTopic final : public BadRecordSink {
     std::string topic = "lims-dead-letters";
     std::string group;
     std::size_t max_value_bytes = 900 * 1024;  // under Kafka's default 1 MB record limit
-    int ack_timeout_ms = 60000;                // flush() gives up after this
+    int ack_timeout_ms = 60000;  // a dead letter's delivery timeout; flush() waits 1 s more
+    /// Make sure the topic exists at start (kafka::ensure_topic: created with 1 partition and
+    /// the broker's default replication factor when missing). When it cannot, a warning says
+    /// why and the dead letters wait in flush() until the topic takes them.
+    bool ensure_topic = true;
   };
-  /// Connects its producer (lims::Error unreachable if the brokers do not answer).
+  /// Makes sure the topic exists (Config::ensure_topic), then connects its producer. Throws
+  /// lims::Error unreachable if the brokers do not answer.
   explicit DeadLetterTopic(Config config);
   void reject(const codec::RawRecord& record, std::string_view reason) override;
-  /// Waits for the broker to acknowledge every dead letter; throws lims::Error if one failed.
+  /// Produces again the dead letters that failed, then waits for every dead letter to be
+  /// acknowledged (ack_timeout_ms and 1 s at most); throws UnkeptError if some are not.
   void flush() override;
+  /// Dead letters not acknowledged yet.
+  std::size_t unacknowledged() const;
 
  private:
+  struct Letter {
+    std::string key;
+    std::optional<std::string> value;
+    kafka::Headers headers;
+  };
+  void produce(std::uint64_t tag, const Letter& letter);
+  void delivered(std::uint64_t tag, std::string_view error);
+
   Config config_;
-  kafka::Producer producer_;
-  std::uint64_t failed_seen_ = 0;  // producer failures already reported (flush() only)
+  mutable std::mutex mutex_;
+  std::map<std::uint64_t, Letter> unacked_;  // by tag: queued, in flight or failed
+  std::vector<std::uint64_t> failed_;        // tags to produce again
+  std::uint64_t next_tag_ = 1;
+  std::string last_error_;
+  std::unique_ptr<kafka::Producer> producer_;  // last: its delivery reports reach the above
 };
 
 /// Appends each rejected record to a file as one JSON object per line: error, topic,

@@ -126,6 +126,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
   std::condition_variable cv;
   bool quit = false;
   bool writer_done = false;  // the writer thread has ended (failure, or stopped while retrying)
+  std::string backoff_reason;  // what counters.backing_off waits for (under `mutex`)
   std::exception_ptr failure;
   const std::atomic<bool>* stop = nullptr;
   std::thread writer;
@@ -235,7 +236,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     counters.deleted += tally.deleted;
     counters.bad += tally.failed;
     // A rejected record's offset is committed only once its dead letter is kept.
-    if (batch.rejected || tally.failed) bad_records.flush();
+    if ((batch.rejected || tally.failed) && !keep_bad_records()) return false;
     consumer->store_offsets(batch.next_offsets);
     consumer->commit(false);
     counters.committed_records += batch.records;
@@ -247,28 +248,68 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
 
   bool write_with_retry(const std::vector<store::Write>& writes,
                         std::vector<store::WriteResult>& results) {
-    std::optional<std::mt19937> jitter;  // seeded on the first failure only
-    int delay_ms = options.retry_initial_ms;
+    Backoff backoff(options);
     for (;;) {
       try {
         results = store.apply(writes);
-        counters.backing_off = false;
-        changed();
+        recovered();
         return true;
       } catch (const store::TransientError& e) {
-        if (!jitter) jitter.emplace(std::random_device{}());
-        int wait_ms = std::uniform_int_distribution<int>(delay_ms / 2, delay_ms)(*jitter);
-        log::warn(std::string(e.what()) + "; retrying in " + std::to_string(wait_ms) + " ms");
-        std::unique_lock lock(mutex);
-        counters.backing_off = true;
-        cv.notify_all();  // the consuming thread pauses fetching rather than wait for us
-        changed();
-        if (cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                        [&] { return quit || (stop && stop->load()); }))
-          return false;
-        delay_ms = std::min(delay_ms * 2, options.retry_max_ms);
+        if (!back_off(backoff, e.what(), "the store is failing")) return false;
       }
     }
+  }
+
+  /// Waits until every record rejected so far is kept (BadRecordSink::flush()), retrying with
+  /// backoff while the sink says it may work later. False if asked to quit before.
+  bool keep_bad_records() {
+    Backoff backoff(options);
+    for (;;) {
+      try {
+        bad_records.flush();
+        recovered();
+        return true;
+      } catch (const UnkeptError& e) {
+        if (!back_off(backoff, e.what(), e.what())) return false;
+      }
+    }
+  }
+
+  /// Retry delays: from retry_initial_ms, doubling up to retry_max_ms, with jitter.
+  struct Backoff {
+    explicit Backoff(const StreamOptions& o)
+        : delay_ms(o.retry_initial_ms), max_ms(o.retry_max_ms) {}
+    int delay_ms, max_ms;
+    std::optional<std::mt19937> jitter;  // seeded on the first failure only
+  };
+
+  /// After a failure that may go away: marks the stream as backing off for `reason` (so that
+  /// fetching pauses and /readyz says why), logs `what` and waits the next delay. False if asked
+  /// to quit or stop meanwhile.
+  bool back_off(Backoff& b, const std::string& what, const std::string& reason) {
+    if (!b.jitter) b.jitter.emplace(std::random_device{}());
+    const int wait_ms = std::uniform_int_distribution<int>(b.delay_ms / 2, b.delay_ms)(*b.jitter);
+    log::warn(what + "; retrying in " + std::to_string(wait_ms) + " ms");
+    std::unique_lock lock(mutex);
+    backoff_reason = reason;
+    counters.backing_off = true;
+    cv.notify_all();  // the consuming thread pauses fetching rather than wait for us
+    changed();
+    if (cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                    [&] { return quit || (stop && stop->load()); }))
+      return false;
+    b.delay_ms = std::min(b.delay_ms * 2, b.max_ms);
+    return true;
+  }
+
+  /// Ends a backoff (if any): the failing part answers again.
+  void recovered() {
+    if (counters.backing_off) {
+      std::lock_guard lock(mutex);
+      backoff_reason.clear();
+      counters.backing_off = false;
+    }
+    changed();
   }
 
   // ---- consuming thread ----------------------------------------------------------------------
@@ -441,17 +482,25 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     return left.count() <= 0 ? 2 : static_cast<int>(std::min<std::int64_t>(left.count(), 20));
   }
 
-  /// While the writer backs off from a failing store, fetching stops: the batches in hand are
-  /// all the memory held, and polling goes on (rebalances, the group session).
-  void follow_store_health() {
+  /// While the writer backs off (a failing store, unacknowledged dead letters), fetching stops:
+  /// the batches in hand are all the memory held, and polling goes on (rebalances, the group
+  /// session).
+  void follow_writer_health() {
     const bool backing_off = counters.backing_off;
     if (backing_off == paused) return;
     consumer->set_paused(backing_off);
     paused = backing_off;
     if (paused)
-      log::warn("store unavailable: fetching paused, the batch in hand is kept and retried");
+      log::warn("backing off (" + reason() +
+                "): fetching paused, the batch in hand is kept and retried");
     else
-      log::info("store answers again: fetching resumed");
+      log::info("the writer goes on again: fetching resumed");
+  }
+
+  /// Why the stream backs off, or "" when it does not.
+  std::string reason() {
+    std::lock_guard lock(mutex);
+    return counters.backing_off ? backoff_reason : std::string();
   }
 
   /// True once run() must end: a stop, or the end that exit_at_end / max_records ask for.
@@ -482,7 +531,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
       if ((batch_due() || drained) &&
           submit(std::chrono::milliseconds(full ? 100 : 0)) == Handoff::writer_gone)
         return;
-      follow_store_health();
+      follow_writer_health();
       if (progress && Clock::now() >= next_progress) {
         progress(self.snapshot());
         next_progress = Clock::now() + options.progress_interval;
@@ -513,9 +562,9 @@ struct StreamSync::Impl final : kafka::RebalanceListener {
     for (;;) {
       consume(stop, progress, self);
       if (!write_all())
-        throw Error("stopped while the store was failing: " + std::to_string(unwritten()) +
-                    " records read were not written, and their offsets are not committed; the "
-                    "next run reads them again");
+        throw Error("stopped while backing off (" + reason() + "): " +
+                    std::to_string(unwritten()) +
+                    " records read were not committed; the next run reads them again");
       if (consumer->commit(true)) break;
       // The last commit failed (a coordinator moving, a rebalance under way): keep serving the
       // group and commit again; a stop tries for stop_commit_timeout_ms at most.
@@ -589,6 +638,12 @@ bool StreamSync::wait_for(const std::function<bool(const StreamCounters&)>& cond
 }
 
 const StreamCounters& StreamSync::counters() const { return impl_->counters; }
+
+std::optional<std::string> StreamSync::backoff_reason() const {
+  std::string reason = impl_->reason();
+  if (reason.empty()) return std::nullopt;
+  return reason;
+}
 
 const metrics::Histogram& StreamSync::end_to_end_seconds() const {
   return *impl_->instruments.end_to_end_seconds;

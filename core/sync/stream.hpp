@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kafka/consumer.hpp"
@@ -49,7 +50,7 @@ struct StreamCounters {
   std::atomic<std::uint64_t> bad{0};  // rejected by the codec or the store
   std::atomic<std::uint64_t> committed_records{0};
   std::atomic<std::uint64_t> committed_bytes{0};
-  std::atomic<bool> backing_off{false};  // the store is failing and we are retrying
+  std::atomic<bool> backing_off{false};  // the store fails, or dead letters are not kept: retrying
   std::atomic<int> assigned{0};          // partitions this member owns now
   std::atomic<bool> ended{false};        // run() has returned or thrown
 };
@@ -84,6 +85,9 @@ class StreamSync {
   StreamSnapshot snapshot() const;
   /// The live counters (backing_off among them, for readiness); thread-safe.
   const StreamCounters& counters() const;
+  /// While the stream backs off: what it waits for ("the store is failing", "1 dead letter to
+  /// lims-dead-letters not acknowledged (...)"); nullopt otherwise. Thread-safe.
+  std::optional<std::string> backoff_reason() const;
   /// Waits until `condition` holds for the counters (true) or `timeout` passes (false). The
   /// condition is looked at again whenever the stream moves: each turn of its loop (at least
   /// every 100 ms while it runs), each commit, and when run() ends.

@@ -1,19 +1,26 @@
 // Bad input end to end: every class of record the codec or the store refuses is dead-lettered
 // with its origin, consumption goes on, stored data stays as it was, and offsets move past a
-// bad record only once it is dealt with.
+// bad record only once it is dealt with. The dead-letter topic is made sure of at start, and
+// one that cannot take a dead letter holds the stream back (retried with backoff) instead of
+// ending it.
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "codec/api_json.hpp"
 #include "common/error.hpp"
+#include "kafka/admin.hpp"
 #include "kafka/consumer.hpp"
+#include "kafka/mock_cluster.hpp"
 #include "kafka/producer.hpp"
+#include "kafka/reader.hpp"
 #include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
@@ -109,6 +116,35 @@ class RecordingSink final : public sync::BadRecordSink {
 
  private:
   bool fail_flush_;
+};
+
+/// Passes everything on to another sink, counting flush() calls so a test can wait for some.
+class CountingFlushes final : public sync::BadRecordSink {
+ public:
+  explicit CountingFlushes(sync::BadRecordSink& inner) : inner_(inner) {}
+  void reject(const codec::RawRecord& record, std::string_view reason) override {
+    inner_.reject(record, reason);
+  }
+  void flush() override {
+    {
+      std::lock_guard lock(mutex_);
+      ++flushes_;
+    }
+    cv_.notify_all();
+    inner_.flush();
+  }
+  /// Waits (bounded) until flush() has been called `n` more times.
+  void wait_flushes(int n) {
+    std::unique_lock lock(mutex_);
+    const int target = flushes_ + n;
+    REQUIRE(cv_.wait_for(lock, std::chrono::seconds(60), [&] { return flushes_ >= target; }));
+  }
+
+ private:
+  sync::BadRecordSink& inner_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int flushes_ = 0;
 };
 
 }  // namespace
@@ -267,6 +303,96 @@ TEST_CASE("bad records: offsets past a rejected record wait until its dead lette
   CHECK(s.records == 3);
   CHECK(kept.rejected == 1);
   CHECK(kept.flushes >= 1);
+}
+
+}  // namespace lims
+
+namespace lims {
+
+TEST_CASE("bad records: the dead-letter topic is found when it exists, created when missing") {
+  auto& kafka = test::TestKafka::get();
+  const std::string existing = test::TestKafka::unique("dlq-existing");
+  kafka.create_topics({existing}, 1);
+  CHECK(kafka::ensure_topic(kafka.brokers(), existing, 1) == kafka::TopicState::existed);
+  if (kafka.is_mock()) {
+    // It answers no CreateTopics, and its metadata requests create any topic they name.
+    MESSAGE("creating a missing topic needs the real broker (integration.kafka)");
+    return;
+  }
+  const std::string missing = test::TestKafka::unique("dlq-missing");
+  CHECK(kafka::ensure_topic(kafka.brokers(), missing, 1) == kafka::TopicState::created);
+  CHECK(kafka::ensure_topic(kafka.brokers(), missing, 1) == kafka::TopicState::existed);
+  const auto ranges = kafka::Reader({kafka.brokers(), 10000, {}, 10}).partitions({missing});
+  CHECK(ranges.size() == 1);
+}
+
+TEST_CASE("bad records: mock: a dead-letter topic that takes nothing holds the stream back") {
+  auto& kafka = test::TestKafka::get();
+  if (!kafka.is_mock()) {
+    MESSAGE("needs the embedded Kafka, whose topics can be made to look missing");
+    return;
+  }
+  const std::string topic = test::TestKafka::unique("held") + ".tomato";
+  const std::string dead = test::TestKafka::unique("held-dead-letters");
+  kafka.create_topics({topic, dead}, 1);
+  // As on a broker that does not create topics on first use, with the topic not there: its
+  // records wait for it, then time out.
+  kafka.mock()->set_topic_error(dead, kafka::MockError::unknown_topic_or_partition);
+  const ImageRecord r1 = record(1, 1), r3 = record(3, 1);
+  produce({{"good", topic, "1", codec::to_event_json(r1)},
+           {"bad", topic, "2", "[]"},
+           {"good", topic, "3", codec::to_event_json(r3)}});
+
+  // The topic cannot be created either: the embedded Kafka answers no CreateTopics, as a broker
+  // that does not let lims create topics would refuse it. The sink says so and carries on.
+  CHECK_THROWS_AS(kafka::ensure_topic(kafka.brokers(), dead, 1, {}, 1000), Error);
+  const std::string group = test::TestKafka::unique("g");
+  sync::DeadLetterTopic::Config dlq;
+  dlq.producer = {kafka.brokers(), 1000, {}};
+  dlq.topic = dead;
+  dlq.group = group;
+  dlq.ack_timeout_ms = 300;
+  sync::DeadLetterTopic letters(dlq);
+  CountingFlushes sink(letters);
+
+  auto store = store::open_store("sqlite::memory:");
+  sync::StreamOptions options = test::until_end();
+  options.retry_initial_ms = 20;
+  options.retry_max_ms = 100;
+  const auto config = test::consumer_of({topic}, group);
+  sync::StreamSync stream(config, *store, sink, options);
+  const auto& c = stream.counters();
+  test::RunInBackground runner(stream);
+  REQUIRE(stream.wait_for([](const auto& c) { return c.backing_off.load(); },
+                          std::chrono::seconds(60)));
+  const auto reason = stream.backoff_reason();
+  REQUIRE(reason.has_value());
+  CHECK(reason->find("1 dead letter to " + dead + " not acknowledged") == 0);
+
+  // Retried, with the run going on: nothing past the bad record committed, the dead letter kept.
+  sink.wait_flushes(3);
+  CHECK_FALSE(c.ended);
+  CHECK(c.backing_off);
+  CHECK(c.records == 3);
+  CHECK(c.committed_records <= 1);
+  CHECK(letters.unacknowledged() == 1);
+
+  // The topic takes records again: the dead letter goes out once, and the stream catches up.
+  kafka.mock()->set_topic_error(dead, kafka::MockError::none);
+  runner.join();
+  CHECK_FALSE(c.backing_off);
+  CHECK_FALSE(stream.backoff_reason().has_value());
+  CHECK(c.committed_records == 3);
+  CHECK(letters.unacknowledged() == 0);
+  CHECK(store->get(Plant::tomato, 1) == r1);
+  CHECK(store->get(Plant::tomato, 3) == r3);
+  const auto kept = read_all(dead);
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].headers.at("lims.source.topic") == topic);
+  CHECK(kept[0].headers.at("lims.source.offset") == "1");
+  CHECK(kept[0].value == "[]");
+  RecordingSink none;
+  CHECK(test::consume(config, *store, none, test::until_end()).records == 0);
 }
 
 }  // namespace lims
