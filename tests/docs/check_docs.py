@@ -7,8 +7,9 @@
 
 `docs` checks, in README.md and every Markdown file under docs/ and manifests/:
 - every `lims SUB ... --flag` (on a command line, in a section headed `lims SUB`, or in a table
-  row whose "subcommands" column names SUB) is an option of `lims SUB --help`, and every other
-  flag named alone in README or docs/ is an option of some subcommand;
+  row whose "subcommands" column names SUB) is an option of `lims SUB --help`; every
+  `scripts/NAME ... --flag` one that script parses; and every other flag named alone in README
+  or docs/ is an option of some subcommand or script;
 - every LIMS_* variable is the environment fallback of an option (of that subcommand, where one
   is named), or is read by a script or test of the repository;
 - every lims_* metric name is one the code registers (histograms also as _bucket, _sum and
@@ -120,6 +121,17 @@ class Help:
 
     def envs(self, command):
         return self.commands[command][1] | self.global_envs
+
+
+def script_flags():
+    """{script name: its --flags} for the scripts under scripts/, read from their case patterns."""
+    found = {}
+    for path in sorted((REPO / "scripts").glob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        found[path.name] = set(re.findall(r"(?:^|[\s|(])(--[a-z][a-z0-9-]*)(?=[|)])", text, re.M))
+    return found
 
 
 def registered_metrics():
@@ -235,6 +247,25 @@ def commands_in(text, commands):
     return found
 
 
+def script_commands_in(text, scripts):
+    """(script, [flags]) for each `scripts/NAME ...` command in a shell line."""
+    found = []
+    tokens = text.replace("\\", " ").split()
+    for i, tok in enumerate(tokens):
+        name = tok.split("scripts/", 1)[1] if "scripts/" in tok else None
+        if name not in scripts:
+            continue
+        flags = []
+        for t in tokens[i + 1:]:
+            if t in SEPARATORS:
+                break
+            m = FLAG_TOKEN.match(t)
+            if m:
+                flags.append(m.group(1))
+        found.append((name, flags))
+    return found
+
+
 def table_rows(doc):
     """(line number, {column: cell}) for each row of a table with a `subcommands` column."""
     header = None
@@ -255,6 +286,8 @@ def table_rows(doc):
 def check_docs(lims):
     help_ = Help(lims)
     commands = set(help_.commands)
+    scripts = script_flags()
+    any_script_flag = set().union(*scripts.values()) if scripts else set()
     metrics = registered_metrics()
     not_metrics = other_lims_names()
     known_envs = script_envs()
@@ -269,8 +302,8 @@ def check_docs(lims):
     def check_flag(doc, n, command, flag):
         if command and flag not in help_.flags(command):
             bad(doc, n, f"`lims {command}` has no option {flag} (see `lims {command} --help`)")
-        elif not command and flag.startswith("--") and flag not in help_.all_flags:
-            bad(doc, n, f"no lims subcommand has an option {flag}")
+        elif not command and flag.startswith("--") and flag not in help_.all_flags | any_script_flag:
+            bad(doc, n, f"no lims subcommand or script has an option {flag}")
 
     def check_env(doc, n, command, env):
         if command and env not in help_.envs(command):
@@ -287,6 +320,11 @@ def check_docs(lims):
             shell = [line] if in_code else code_spans(line)
             attributed = set()
             for text in shell:
+                for script, flags in script_commands_in(text, scripts):
+                    for flag in flags:
+                        if flag.startswith("--") and flag not in scripts[script] | {"--help"}:
+                            bad(doc, n, f"scripts/{script} has no option {flag}")
+                        attributed.add(flag)
                 for command, flags in commands_in(text, commands):
                     for flag in flags:
                         check_flag(doc, n, command, flag)
@@ -358,7 +396,8 @@ def selftest(lims):
     import tempfile
     good = {
         "README.md": "Run `lims consume --group g` ([docs](docs/a.md#usage)).\n"
-                     "![chart](docs/chart.svg)\n",
+                     "![chart](docs/chart.svg) `scripts/deploy --dry-run`\n",
+        "scripts/deploy": "case $1 in\n  --dry-run) DRY=1 ;;\nesac\n",
         "docs/a.md": "# Usage\n\n## `lims consume`\n\n`--batch-max-ms` and `LIMS_BROKERS`;\n"
                      "`lims_events_total`, `lims_x_seconds_bucket`, `lims_events_*`.\n\n"
                      "```\nLIMS_STORE=sqlite:x lims consume \\\n  --exit-at-end\n```\n\n"
@@ -368,7 +407,7 @@ def selftest(lims):
         "core/m.cpp": 'r.counter("lims_events_total", "h"); r.histogram(\n  "lims_x_seconds", "h");\n',
     }
     bad = {
-        "README.md": good["README.md"].replace("--group", "--grup") +
+        "README.md": good["README.md"].replace("--group", "--grup").replace("--dry-run", "--dry") +
                      "See [gone](docs/gone.md) and [anchor](docs/a.md#nowhere).\n",
         "docs/a.md": good["docs/a.md"].replace("`--batch-max-ms`", "`--batch-max-minutes`")
                      .replace("lims_events_total", "lims_events_totl")
@@ -378,6 +417,7 @@ def selftest(lims):
                      "Output: /work/x/lims.db\n" + "See " + OUTSIDE + "/notes.\n",
     }
     expected = ["README.md:1: `lims consume` has no option --grup",
+                "README.md:2: scripts/deploy has no option --dry",
                 "docs/gone.md does not exist", "no heading #nowhere",
                 "docs/a.md:5: `lims consume` has no option --batch-max-minutes",
                 "docs/a.md:5: `lims consume` does not read LIMS_BROKER",
