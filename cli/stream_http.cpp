@@ -4,21 +4,6 @@
 #include <limits>
 
 namespace lims::cli {
-namespace {
-
-/// /readyz of a stream: partitions assigned, and the writer not backing off (from a failing
-/// store, or dead letters not acknowledged).
-std::optional<std::string> stream_readiness(const sync::StreamSync& stream) {
-  if (stream.counters().backing_off) {
-    const auto reason = stream.backoff_reason();
-    return "backing off: " + reason.value_or("retrying") +
-           "; fetching is paused, nothing is committed past it";
-  }
-  if (stream.counters().assigned == 0) return "no partitions assigned (yet)";
-  return std::nullopt;
-}
-
-}  // namespace
 
 LiveStats::LiveStats(const sync::StreamSync& stream)
     : stream_(stream), last_(stream.snapshot()), rate_(std::numeric_limits<double>::quiet_NaN()) {}
@@ -47,7 +32,7 @@ StreamHttp::StreamHttp(const std::string& store_uri, const sync::StreamSync& str
                        metrics::Registry& registry, const http::ServerOptions& listen)
     : reader_(store::open_store(store_uri, {.read_only = true})),
       live_(stream),
-      handlers_(*reader_, {.readiness = [&stream] { return stream_readiness(stream); },
+      handlers_(*reader_, {.readiness = [&stream] { return stream.unready_reason(); },
                            .metrics = &registry,
                            .stats = [this] { return live_.json(); }}),
       server_(handlers_, listen) {}

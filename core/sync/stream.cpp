@@ -645,6 +645,14 @@ std::optional<std::string> StreamSync::backoff_reason() const {
   return reason;
 }
 
+std::optional<std::string> StreamSync::unready_reason() const {
+  if (impl_->counters.backing_off)
+    return "backing off: " + backoff_reason().value_or("retrying") +
+           "; fetching is paused, nothing is committed past it";
+  if (impl_->counters.assigned == 0) return std::string("no partitions assigned (yet)");
+  return std::nullopt;
+}
+
 const metrics::Histogram& StreamSync::end_to_end_seconds() const {
   return *impl_->instruments.end_to_end_seconds;
 }

@@ -88,6 +88,9 @@ class StreamSync {
   /// While the stream backs off: what it waits for ("the store is failing", "1 dead letter to
   /// lims-dead-letters not acknowledged (...)"); nullopt otherwise. Thread-safe.
   std::optional<std::string> backoff_reason() const;
+  /// Why the stream is not ready to count as a live consumer (for /readyz): no partition assigned
+  /// yet, or the writer backing off; nullopt when ready. Thread-safe.
+  std::optional<std::string> unready_reason() const;
   /// Waits until `condition` holds for the counters (true) or `timeout` passes (false). The
   /// condition is looked at again whenever the stream moves: each turn of its loop (at least
   /// every 100 ms while it runs), each commit, and when run() ends.

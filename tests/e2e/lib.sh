@@ -97,6 +97,23 @@ wait_line() {
   return $rc
 }
 
+# wait_fifo FD SECONDS PATTERN WHAT: reads lines from FD (a process's stderr through a FIFO)
+# until one matches the glob PATTERN; fails naming WHAT when SECONDS pass or the writer closes it.
+wait_fifo() {
+  local fd=$1 deadline=$((SECONDS + $2)) pattern=$3 what=$4 line code
+  while ((SECONDS < deadline)); do
+    code=0
+    IFS= read -r -t 1 -u "$fd" line || code=$?
+    if ((code == 0)); then
+      # shellcheck disable=SC2053  # PATTERN is a glob
+      [[ $line == $pattern ]] && return 0
+    elif ((code <= 128)); then
+      fail "the process ended before $what"
+    fi
+  done
+  fail "waited $2 s in vain for $what"
+}
+
 # url_of LOG: waits for the "serving HTTP on URL" line of a process logging to LOG, prints URL.
 url_of() {
   local deadline=$((SECONDS + 30))

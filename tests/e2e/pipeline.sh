@@ -87,7 +87,7 @@ mkfifo consume.fifo
 "$LIMS" consume -b "$BROKERS" --group sigterm --store sqlite:sig.db 2>consume.fifo &
 CONSUMER=$!
 exec 4<consume.fifo
-while read -r line <&4; do [[ $line == *"lims: info: assigned"* ]] && break; done
+wait_fifo 4 60 "lims: info: assigned *" "the consumer's assignment"
 kill -TERM "$CONSUMER"
 cat <&4 >sigterm.err
 code=0; wait "$CONSUMER" || code=$?

@@ -72,13 +72,17 @@ code=0
 [[ $code == 4 ]] || { cat fail2.err; fail "second run exit $code, expected 4"; }
 
 step "secrets: -X passwords and MongoDB passwords never reach the output"
+code=0
 "$LIMS" consume -b 127.0.0.1:1 --connect-timeout 1 -X security.protocol=SASL_PLAINTEXT \
   -X sasl.mechanism=PLAIN -X sasl.username=u -X sasl.password=hunter2 -X debug=all \
-  --log-level debug --store sqlite:y.db >secret.out 2>&1 || true
+  --log-level debug --store sqlite:y.db >secret.out 2>&1 || code=$?
+[[ $code == 3 ]] || fail "consume of an unreachable broker exited $code, expected 3"
 grep -q 'sasl.password' secret.out || fail "the debug output names no sasl.password at all"
 grep -q hunter2 secret.out && fail "a Kafka password was printed"
+code=0
 "$LIMS" get-image tomato 1 --store 'mongodb://u:hunter3@127.0.0.1:1/db?serverSelectionTimeoutMS=500' \
-  >secret2.out 2>&1 || true
+  >secret2.out 2>&1 || code=$?
+[[ $code == 3 ]] || fail "get-image of an unreachable MongoDB exited $code, expected 3"
 grep -q hunter3 secret2.out && fail "a MongoDB password was printed"
 LIMS_STORE='mongodb://u:hunter4@h/db' "$LIMS" consume --help | grep -q hunter4 \
   && fail "--help printed a password"
@@ -89,7 +93,7 @@ mkfifo frozen.fifo
   --shutdown-timeout 2 2>frozen.fifo &
 CONSUMER=$!
 exec 4<frozen.fifo
-while read -r line <&4; do [[ $line == *"lims: info: assigned"* ]] && break; done
+wait_fifo 4 60 "lims: info: assigned *" "the consumer's assignment"
 kill -STOP "$BROKER_PID"
 start=$(date +%s%N)
 kill -TERM "$CONSUMER"

@@ -183,4 +183,10 @@ void RunInBackground::join() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
+void require_kafka(bool mock) {
+  REQUIRE_MESSAGE(TestKafka::get().is_mock() == mock,
+                  "this case needs " << (mock ? "the embedded Kafka" : "a real Kafka")
+                                     << ": run it through its ctest test, whose filter picks it");
+}
+
 }  // namespace lims::test

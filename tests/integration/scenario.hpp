@@ -88,6 +88,11 @@ sync::StreamSnapshot consume(const kafka::ConsumerConfig& config, store::ImageSt
 /// exit_at_end, and defaults otherwise.
 sync::StreamOptions until_end();
 
+/// Fails the running case unless the tests run against the embedded Kafka (`mock`) or a real
+/// broker (!`mock`). Such cases are named "AREA: mock: ..." or "AREA: kafka: ...", and the ctest
+/// filters run each against its own Kafka only (tests/CMakeLists.txt).
+void require_kafka(bool mock);
+
 /// StreamSync::run on a thread of its own; join() waits for it and rethrows what it threw.
 class RunInBackground {
  public:

@@ -305,20 +305,18 @@ TEST_CASE("bad records: offsets past a rejected record wait until its dead lette
   CHECK(kept.flushes >= 1);
 }
 
-}  // namespace lims
-
-namespace lims {
-
-TEST_CASE("bad records: the dead-letter topic is found when it exists, created when missing") {
+TEST_CASE("bad records: an existing dead-letter topic is found") {
   auto& kafka = test::TestKafka::get();
   const std::string existing = test::TestKafka::unique("dlq-existing");
   kafka.create_topics({existing}, 1);
   CHECK(kafka::ensure_topic(kafka.brokers(), existing, 1) == kafka::TopicState::existed);
-  if (kafka.is_mock()) {
-    // It answers no CreateTopics, and its metadata requests create any topic they name.
-    MESSAGE("creating a missing topic needs the real broker (integration.kafka)");
-    return;
-  }
+}
+
+// The embedded Kafka answers no CreateTopics, and its metadata requests create any topic they
+// name: a real broker's case.
+TEST_CASE("bad records: kafka: a missing dead-letter topic is created") {
+  test::require_kafka(false);
+  auto& kafka = test::TestKafka::get();
   const std::string missing = test::TestKafka::unique("dlq-missing");
   CHECK(kafka::ensure_topic(kafka.brokers(), missing, 1) == kafka::TopicState::created);
   CHECK(kafka::ensure_topic(kafka.brokers(), missing, 1) == kafka::TopicState::existed);
@@ -326,12 +324,10 @@ TEST_CASE("bad records: the dead-letter topic is found when it exists, created w
   CHECK(ranges.size() == 1);
 }
 
+// The embedded Kafka's topics can be made to look missing: its case.
 TEST_CASE("bad records: mock: a dead-letter topic that takes nothing holds the stream back") {
+  test::require_kafka(true);
   auto& kafka = test::TestKafka::get();
-  if (!kafka.is_mock()) {
-    MESSAGE("needs the embedded Kafka, whose topics can be made to look missing");
-    return;
-  }
   const std::string topic = test::TestKafka::unique("held") + ".tomato";
   const std::string dead = test::TestKafka::unique("held-dead-letters");
   kafka.create_topics({topic, dead}, 1);

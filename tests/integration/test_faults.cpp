@@ -1,7 +1,8 @@
 // Fault tests: the stream consumer survives Kafka faults (a broker down, failing requests, a
 // moving coordinator, a paused or killed broker) with nothing lost and nothing moved back in time.
 // The `mock` cases inject faults into librdkafka's mock cluster; the `kafka` cases signal the
-// real broker fixture's process. Each kind skips on the other Kafka.
+// real broker fixture's process. Each kind runs in its own ctest test (fault.mock,
+// fault.kafka), chosen by name.
 
 #include <doctest/doctest.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include "common/error.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "forwarding_store.hpp"
+#include "skip.hpp"
 #include "scenario.hpp"
 
 namespace lims {
@@ -38,20 +41,40 @@ double seconds_since(Clock::time_point t0) {
 
 /// A store that takes `pace` for every write (injected latency, as of a slow disk: nothing to wait
 /// for), so that a stream of a few hundred records lasts long enough for a fault to land in its
-/// middle. Writes one batch at a time, so that several
-/// consumers can share it.
+/// middle. Writes one batch at a time, so that several consumers can share it. With a gate, it
+/// holds every write that comes once the gate's condition holds, until open(): a fault then
+/// begins exactly at its mark, however loaded the machine, with the rest of the stream to come.
 class PacedStore final : public test::ForwardingStore {
  public:
   PacedStore(store::ImageStore& inner, milliseconds pace) : ForwardingStore(inner), pace_(pace) {}
   std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
+    {
+      std::unique_lock lock(gate_mutex_);
+      gate_cv_.wait(lock, [&] { return !reached_ || !reached_(); });
+    }
     std::lock_guard lock(mutex_);
     std::this_thread::sleep_for(pace_);
     return inner_.apply(writes);
+  }
+  /// Holds writes once `reached()` is true, until open().
+  void gate(std::function<bool()> reached) {
+    std::lock_guard lock(gate_mutex_);
+    reached_ = std::move(reached);
+  }
+  void open() {
+    {
+      std::lock_guard lock(gate_mutex_);
+      reached_ = nullptr;
+    }
+    gate_cv_.notify_all();
   }
 
  private:
   milliseconds pace_;
   std::mutex mutex_;
+  std::mutex gate_mutex_;
+  std::condition_variable gate_cv_;
+  std::function<bool()> reached_;
 };
 
 /// One record per produced batch, so that the consumer can fetch a few records at a time. One
@@ -124,8 +147,8 @@ struct FaultRun {
   sync::StreamSnapshot summary;
 };
 
-/// How long each write takes at least: a batch of 20 every 25 ms, so that the fault begins close
-/// to its mark and the scenario's few hundred records take a second or more to write.
+/// How long each write takes at least: a batch of 20 every 25 ms, so that the scenario's few
+/// hundred records take a second or more to write around the fault.
 constexpr milliseconds kPace = 25ms;
 
 /// A stream must end this long after its fault ends; then the watchdog stops it.
@@ -141,16 +164,20 @@ FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& 
   const auto t0 = Clock::now();
   PacedStore paced(store, kPace);
   sync::StreamSync stream(config, paced, bad, fault_options());
+  paced.gate([&] { return stream.counters().committed_records >= after; });
   std::thread driver([&] {
     const FaultContext ctx{stream};
     try {
-      if (ctx.committed(after, 60s) && !stream.counters().ended) {
+      const bool reached = ctx.committed(after, 60s);
+      paced.open();  // whatever happened: the stream must be able to go on
+      if (reached && !stream.counters().ended) {
         out.fired_at = stream.counters().committed_records.load();
         const auto f0 = Clock::now();
         fault(ctx);
         out.fault_s = seconds_since(f0);
       }
     } catch (...) {
+      paced.open();
       fault_error = std::current_exception();
     }
     if (!stream.wait_for([](const sync::StreamCounters& c) { return c.ended.load(); },
@@ -190,7 +217,8 @@ void check_survived(const FaultRun& run, const Prepared& p, const kafka::Consume
   CHECK_MESSAGE(!run.timed_out, "the stream had not ended " << kFinishWithin.count() / 1000
                                                             << " s after the fault");
   REQUIRE_MESSAGE(run.fired_at.has_value(), "the stream ended before the fault could begin");
-  CHECK_MESSAGE(*run.fired_at < p.events.size() / 2, "the fault began too late");
+  CHECK_MESSAGE(*run.fired_at < p.events.size() / 2,
+                "the fault began too late: the store's gate held no write");
   CHECK(run.summary.records >= p.events.size());  // redeliveries may add some
   check_store(store, p.events);
 
@@ -204,13 +232,6 @@ void check_survived(const FaultRun& run, const Prepared& p, const kafka::Consume
   check_store(store, p.events);
 }
 
-/// Mock cases skip against a real broker, and the other way round.
-bool on_mock(bool wanted) {
-  if (TestKafka::get().is_mock() == wanted) return true;
-  const std::string needs = wanted ? "the embedded Kafka" : "a real Kafka";
-  MESSAGE("skipped: this case needs " << needs);
-  return false;
-}
 
 /// The point at which faults begin: a quarter of the scenario committed.
 std::uint64_t quarter(const Prepared& p) { return p.events.size() / 4; }
@@ -269,7 +290,7 @@ void push_and_drain(kafka::MockCluster& cluster, MockRequest request,
 // ---- the embedded Kafka (librdkafka's mock cluster) --------------------------------------------
 
 TEST_CASE("fault: mock: the only broker goes down for 3 s mid-stream and comes back") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   // The suite's own embedded Kafka: fetches, heartbeats and commits all fail while it is down.
   kafka::MockCluster& cluster = *TestKafka::get().mock();
   survive_on_mock(cluster, "down1", {}, [&](const Prepared&, const FaultContext& ctx) {
@@ -279,7 +300,7 @@ TEST_CASE("fault: mock: the only broker goes down for 3 s mid-stream and comes b
 }
 
 TEST_CASE("fault: mock: the coordinator's broker goes down for 3 s mid-stream and comes back") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(3);
   survive_on_mock(
       cluster, "down3", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
@@ -291,7 +312,7 @@ TEST_CASE("fault: mock: the coordinator's broker goes down for 3 s mid-stream an
 
 TEST_CASE(
     "fault: mock: a broker stays down past the session timeout while its partitions move away") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(3);
   survive_on_mock(
       cluster, "failover", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 2); },
@@ -307,7 +328,7 @@ TEST_CASE(
 }
 
 TEST_CASE("fault: mock: Fetch requests fail with retriable errors mid-stream") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(1);
   survive_on_mock(cluster, "fetcherr", {}, [&](const Prepared&, const FaultContext& ctx) {
     push_and_drain(cluster, MockRequest::fetch,
@@ -319,7 +340,7 @@ TEST_CASE("fault: mock: Fetch requests fail with retriable errors mid-stream") {
 }
 
 TEST_CASE("fault: mock: OffsetCommit requests fail with retriable errors mid-stream") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(1);
   survive_on_mock(cluster, "commiterr", {}, [&](const Prepared&, const FaultContext& ctx) {
     push_and_drain(cluster, MockRequest::offset_commit,
@@ -331,7 +352,7 @@ TEST_CASE("fault: mock: OffsetCommit requests fail with retriable errors mid-str
 }
 
 TEST_CASE("fault: mock: the group coordinator moves to another broker mid-stream, twice") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(3);
   survive_on_mock(
       cluster, "coordmove", [&](const Prepared& p) { cluster.set_group_coordinator(p.group, 1); },
@@ -385,7 +406,7 @@ class Member {
 }  // namespace
 
 TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins the group") {
-  if (!on_mock(true)) return;
+  require_kafka(true);
   kafka::MockCluster cluster(1);
   const Prepared p = prepare_on(cluster, "join");
   const auto config = fault_config(p, cluster.bootstrap_servers());
@@ -404,8 +425,10 @@ TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins t
   Member second(config, shared, bad2, options);
   // The rebalance completes all the same: the second member re-reads the uncommitted tail of
   // the partitions it takes over.
-  CHECK_MESSAGE(second.wait_for([&] { return second.counters().records > 0; }, 40s),
-                "the rebalance stalled: the second member got no records in 40 s");
+  // A join after a member's failed commits can wait for its session timeout (10 s) more than
+  // once: a stall is a minute without a record.
+  CHECK_MESSAGE(second.wait_for([&] { return second.counters().records > 0; }, 60s),
+                "the rebalance stalled: the second member got no records in 60 s");
   MESSAGE("the second member read its first record after " << seconds_since(t0) << " s");
   cluster.clear_request_errors(MockRequest::offset_commit);
   CHECK(second.wait_for([&] { return second.idle(); }, 30s));
@@ -426,11 +449,12 @@ TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins t
 
 namespace {
 
-/// The fixture broker's pid, or nullopt (with a message) when the tests do not run against it.
+/// The fixture broker's pid, or nullopt when the tests run against a cluster named by
+/// LIMS_TEST_BROKERS, whose processes they cannot signal (the case then skips).
 std::optional<pid_t> fixture_broker() {
-  if (!on_mock(false)) return std::nullopt;
+  require_kafka(false);
   if (TestKafka::get().fixture_dir().empty()) {
-    MESSAGE("skipped: LIMS_TEST_BROKERS names a cluster whose processes these tests cannot signal");
+    test::skip("LIMS_TEST_BROKERS names a cluster whose processes these tests cannot signal");
     return std::nullopt;
   }
   return TestKafka::get().fixture_pid();

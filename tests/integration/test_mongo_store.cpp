@@ -1,5 +1,6 @@
 // MongoStore against a MongoDB server: mongo-java-server from the CTest fixture
-// (LIMS_MONGODB_URI_FILE), or any server named by LIMS_TEST_MONGODB_URI. Skipped without one.
+// (LIMS_MONGODB_URI_FILE), or any server named by LIMS_TEST_MONGODB_URI. Without one each case
+// skips, which ctest shows as SKIP.
 
 #include <doctest/doctest.h>
 #include <mongoc/mongoc.h>
@@ -9,12 +10,16 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "skip.hpp"
 #include "store_contract.hpp"
 #include "store/mongo_bson.hpp"
 #include "sync/batch.hpp"
 
 namespace lims {
 namespace {
+
+constexpr const char* kNoServer =
+    "no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture";
 
 /// The server's base URI ("mongodb://host:port"), or empty when none is configured.
 std::string server_uri() {
@@ -74,10 +79,7 @@ bson_type_t type_of(const bson_t* doc, const char* key) {
 
 TEST_CASE("mongo: MongoStore passes the store contract") {
   const std::string base = server_uri();
-  if (base.empty()) {
-    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
-    return;
-  }
+  if (base.empty()) LIMS_SKIP(kNoServer);
   std::string last;
   test::StoreFactory factory;
   factory.make = [&] {
@@ -90,7 +92,7 @@ TEST_CASE("mongo: MongoStore passes the store contract") {
 
 TEST_CASE("mongo: documents keep LIMS's BSON types, and nothing else") {
   const std::string base = server_uri();
-  if (base.empty()) return;
+  if (base.empty()) LIMS_SKIP(kNoServer);
   const std::string uri = fresh_database(base);
   auto s = open(uri);
   ImageRecord full = test::sample_record(7);
@@ -141,7 +143,7 @@ TEST_CASE("mongo: documents keep LIMS's BSON types, and nothing else") {
 
 TEST_CASE("mongo: an existing _id is kept when a record is replaced") {
   const std::string base = server_uri();
-  if (base.empty()) return;
+  if (base.empty()) LIMS_SKIP(kNoServer);
   const std::string uri = fresh_database(base);
   auto s = open(uri);
   const ImageRecord v1 = test::sample_record(9), v2 = test::sample_record(9, 5);
@@ -160,7 +162,7 @@ TEST_CASE("mongo: an existing _id is kept when a record is replaced") {
 
 TEST_CASE("mongo: without a unique index (duplicates exist) the guard still holds") {
   const std::string base = server_uri();
-  if (base.empty()) return;
+  if (base.empty()) LIMS_SKIP(kNoServer);
   const std::string uri = fresh_database(base);
   test::contract_tick() = 1000;  // MongoDB keeps milliseconds: count offsets in them
   {  // two documents with id 5 already: the unique index cannot be built
@@ -204,10 +206,7 @@ TEST_CASE("mongo: an unreachable server is exit 3 within the selection timeout, 
 
 TEST_CASE("mongo: sync-batch keeps its checkpoint in the target database") {
   const std::string base = server_uri();
-  if (base.empty()) {
-    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
-    return;
-  }
+  if (base.empty()) LIMS_SKIP(kNoServer);
   auto source = store::open_store("sqlite::memory:");
   test::contract_tick() = 1000;
   std::vector<store::Write> writes;
@@ -242,10 +241,7 @@ TEST_CASE("mongo: sync-batch keeps its checkpoint in the target database") {
 
 TEST_CASE("mongo: a store's identity names its servers and database, never its credentials") {
   const std::string base = server_uri();
-  if (base.empty()) {
-    MESSAGE("no MongoDB: set LIMS_TEST_MONGODB_URI or run under ctest's mongo fixture");
-    return;
-  }
+  if (base.empty()) LIMS_SKIP(kNoServer);
   const std::string uri = fresh_database(base);
   const auto s = store::open_store(uri);
   const auto scheme = uri.find("://") + 3;

@@ -17,6 +17,7 @@
 #include "codec/api_json.hpp"
 #include "kafka/producer.hpp"
 #include "forwarding_store.hpp"
+#include "http/handlers.hpp"
 #include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
@@ -149,14 +150,24 @@ TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses noth
   const auto config = test::consumer_of(topics, test::TestKafka::unique("g"));
   sync::StreamSync stream(config, store, bad, options);
   const auto& c = stream.counters();
+  // /readyz as `consume --listen` answers it (its store answering: a store of its own here).
+  auto probe = store::open_store("sqlite::memory:");
+  http::Handlers handlers(*probe, {.readiness = [&] { return stream.unready_reason(); }});
+  auto readyz = [&] { return handlers.handle({"GET", "/readyz", {}, {}}); };
+  CHECK(readyz().status == 503);  // before the first assignment
+  CHECK(readyz().body.find("no partitions assigned") != std::string::npos);
 
   test::RunInBackground runner(stream);
   wait_for(
       stream, [](const auto& c) { return c.committed_records >= 100; },
       "some records are committed");
+  CHECK(readyz().status == 200);
   store.set_down(true);
   wait_for(
       stream, [](const auto& c) { return c.backing_off.load(); }, "the stream backs off");
+  const auto backing_off = readyz();
+  CHECK(backing_off.status == 503);
+  CHECK(backing_off.body.find("backing off: the store is failing") != std::string::npos);
   store.wait_attempts(8);  // several retries, with the consumer paused meanwhile
   const std::uint64_t committed = c.committed_records;
   const std::uint64_t in_hand = c.records - committed;
