@@ -4,14 +4,14 @@
 
 namespace lims::http {
 
-std::optional<Response> get(const std::string& host, int port, const std::string& path,
-                            std::chrono::milliseconds timeout) {
+std::optional<Fetched> get(const std::string& host, int port, const std::string& path,
+                           std::chrono::milliseconds timeout) {
   httplib::Client client(host, port);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
   auto result = client.Get(path);
   if (!result) return std::nullopt;
-  return Response{result->status, std::move(result->body)};
+  return Fetched{result->status, std::move(result->body)};
 }
 
 }  // namespace lims::http

@@ -7,13 +7,14 @@
 
 namespace lims::http {
 
-struct Response {
+/// What a GET brought back (a name of its own: http::Response is the server's answer).
+struct Fetched {
   int status = 0;
   std::string body;
 };
 
 /// GET http://HOST:PORT/PATH; nullopt when nothing answers within `timeout`.
-std::optional<Response> get(const std::string& host, int port, const std::string& path,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(2));
+std::optional<Fetched> get(const std::string& host, int port, const std::string& path,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
 }  // namespace lims::http
