@@ -98,19 +98,28 @@ wait_line() {
 }
 
 # wait_fifo FD SECONDS PATTERN WHAT: reads lines from FD (a process's stderr through a FIFO)
-# until one matches the glob PATTERN; fails naming WHAT when SECONDS pass or the writer closes it.
+# until one matches the glob PATTERN; fails naming WHAT when SECONDS pass or the writer closes it,
+# showing the last lines read. A line cut by a read's timeout is joined with its rest.
 wait_fifo() {
-  local fd=$1 deadline=$((SECONDS + $2)) pattern=$3 what=$4 line code
+  local fd=$1 deadline=$((SECONDS + $2)) pattern=$3 what=$4 line part code
+  local -a seen=()
+  line=
   while ((SECONDS < deadline)); do
     code=0
-    IFS= read -r -t 1 -u "$fd" line || code=$?
+    part=
+    IFS= read -r -t 1 -u "$fd" part || code=$?
+    line+=$part
     if ((code == 0)); then
       # shellcheck disable=SC2053  # PATTERN is a glob
       [[ $line == $pattern ]] && return 0
+      seen+=("$line")
+      line=
     elif ((code <= 128)); then
+      printf '%s\n' "${seen[@]: -20}" "$line" >&2
       fail "the process ended before $what"
     fi
   done
+  printf '%s\n' "${seen[@]: -20}" "$line" >&2
   fail "waited $2 s in vain for $what"
 }
 

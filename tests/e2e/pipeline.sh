@@ -80,7 +80,8 @@ expect_exit 2 "$LIMS" get-image tomato -4 --store sqlite:e2e.db
 expect_exit 2 "$LIMS" consume --no-such-flag
 expect_exit 3 "$LIMS" get-image tomato 1 --store sqlite:missing.db
 expect_exit 3 "$LIMS" consume -b 127.0.0.1:1 --connect-timeout 1 --store sqlite:x.db
-"$LIMS" dev-broker --help | grep -q '5 MiB' || fail "dev-broker --help does not state the 5 MiB limit"
+help=$("$LIMS" dev-broker --help)
+grep -q '5 MiB' <<<"$help" || fail "dev-broker --help does not state the 5 MiB limit"
 
 # SIGTERM while consuming: finish, commit, leave the group, print the summary, exit 0.
 mkfifo consume.fifo
