@@ -19,6 +19,7 @@
 #include "codec/time.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/time_units.hpp"
 #include "http/client.hpp"
 #include "kafka/admin.hpp"
 #include "kafka/mock_cluster.hpp"
@@ -32,7 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using codec::wall_clock_micros;
 
 /// A loopback port nobody listens on now.
 int free_port() {
@@ -238,21 +238,22 @@ class Runner {
   Runner(const BenchOptions& o, const Plan& plan, const std::atomic<bool>& stop)
       : o_(o), plan_(plan), stop_(stop) {}
 
-  RunResult run(Workload& workload, store::ImageStore& producer_store, kafka::Producer* producer) {
-    SimulatorOptions sim;
+  RunResult run(sim::Workload& workload, store::ImageStore& producer_store,
+                kafka::Producer* producer) {
+    sim::SimulatorOptions sim;
     sim.speedup = o_.speedup;
     sim.topic_prefix = o_.topic_prefix;
     sim.producer_store = &producer_store;
-    sim.on_event = [this](const ProducedEvent& e) {
+    sim.on_event = [this](const sim::ProducedEvent& e) {
       std::lock_guard lock(mutex_);
       events_.push_back(e);
     };
-    SimulatorStats stats;
+    sim::SimulatorStats stats;
     if (o_.max) {  // the backlog first, then the paths drain it from the moment each starts
       sim.max_rate = true;
       sim.count = o_.count;
       log::info("bench: writing a backlog of " + std::to_string(o_.count) + " changes");
-      run_simulator(producer, workload, sim, stop_, stats);
+      sim::run_simulator(producer, workload, sim, stop_, stats);
       begin();
     }
     for (PathKind kind : o_.paths) paths_.push_back(start_path(kind, o_, plan_));
@@ -264,7 +265,7 @@ class Runner {
       sim.duration_s = o_.duration_s;
       simulator = std::thread([&] {
         try {
-          run_simulator(producer, workload, sim, sim_stop, stats);
+          sim::run_simulator(producer, workload, sim, sim_stop, stats);
         } catch (...) {
           sim_error = std::current_exception();
           sim_failed_ = true;
@@ -370,8 +371,7 @@ class Runner {
       for (std::size_t i = 0; i < events_.size(); ++i)
         p.run.visible_at.push_back(p.visibility->visible_at(i));
       if (!p.run.wire_timeline.empty()) p.run.wire_bytes = p.run.wire_timeline.back().second;
-      if (p.kind == PathKind::stream)
-        p.run.dropped_by_broker = dropped_by_broker(plan_);
+      if (p.kind == PathKind::stream) p.run.dropped_by_broker = dropped_by_broker(plan_);
       if (p.kind == PathKind::batch) p.run.batch_runs = read_batch_runs(p.log_path);
       result_.paths.push_back(std::move(p.run));
     }
@@ -382,7 +382,7 @@ class Runner {
   const Plan& plan_;
   const std::atomic<bool>& stop_;
   std::mutex mutex_;
-  std::vector<ProducedEvent> events_;
+  std::vector<sim::ProducedEvent> events_;
   std::vector<ActivePath> paths_;
   std::atomic<bool> sim_failed_{false};
   Clock::time_point start_;
@@ -426,11 +426,11 @@ RunResult run_bench(const BenchOptions& o, const std::atomic<bool>& stop) {
     plan.batch_uri = store_uri(o.batch_store, o, "batch.db");
     prefill.push_back(consumers.emplace_back(store::open_store(plan.batch_uri)).get());
   }
-  Workload workload(o.workload);
+  sim::Workload workload(o.workload);
   if (o.initial > 0) {
     log::info("bench: pre-filling " + std::to_string(prefill.size()) + " stores with " +
               std::to_string(o.initial) + " images per plant");
-    prefill_stores(workload, o.initial, prefill);
+    sim::prefill_stores(workload, o.initial, prefill);
   }
   consumers.clear();  // the paths' processes open them
   std::optional<kafka::Producer> producer;

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bench/child.hpp"
-#include "bench/simulator.hpp"
-#include "bench/workload.hpp"
+#include "sim/simulator.hpp"
+#include "sim/workload.hpp"
 
 namespace lims::bench {
 
@@ -33,7 +33,7 @@ struct BenchOptions {
   std::int64_t initial = 2000;    // pre-filled images per plant, in every store
   bool max = false;               // a backlog of `count` changes first, then both drain it
   std::uint64_t count = 3000;     // --max's backlog
-  WorkloadOptions workload;
+  sim::WorkloadOptions workload;
 };
 
 /// One sync-batch run, from the batch path's log.
@@ -58,12 +58,12 @@ struct PathRun {
 struct RunResult {
   BenchOptions options;
   int partitions = 1;
-  std::vector<ProducedEvent> events;
+  std::vector<sim::ProducedEvent> events;
   std::vector<PathRun> paths;
-  Micros started_at = 0;         // the workload's start (--max: when the paths started draining)
-  double seconds = 0;            // from started_at until every path was done
-  double workload_seconds = 0;   // from started_at until the workload ended (--max: = seconds)
-  bool stopped = false;   // interrupted (Ctrl-C): results are partial
+  Micros started_at = 0;        // the workload's start (--max: when the paths started draining)
+  double seconds = 0;           // from started_at until every path was done
+  double workload_seconds = 0;  // from started_at until the workload ended (--max: = seconds)
+  bool stopped = false;         // interrupted (Ctrl-C): results are partial
 };
 
 /// Runs one measurement; prints a progress line on stderr every second. Throws lims::Error if a

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -20,23 +18,11 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/process.hpp"
 
 extern char** environ;
 
 namespace lims::bench {
-namespace {
-
-/// Names the parent's pid in a child's environment: the child follows that parent.
-constexpr const char* kParentVariable = "LIMS_BENCH_PARENT_PID";
-
-}  // namespace
-
-bool follow_parent() {
-  const char* parent = std::getenv(kParentVariable);
-  if (parent == nullptr) return true;
-  // The parent may have died between the spawn and now; then this process was re-parented.
-  return ::prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && std::to_string(::getppid()) == parent;
-}
 
 Child::Child(const std::vector<std::string>& argv, const std::string& log_path) {
   posix_spawn_file_actions_t actions;
@@ -53,7 +39,7 @@ Child::Child(const std::vector<std::string>& argv, const std::string& log_path) 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  const std::string prefix = std::string(kParentVariable) + "=";
+  const std::string prefix = std::string(kFollowParentVariable) + "=";
   const std::string follow = prefix + std::to_string(::getpid());
   std::vector<char*> env;
   for (char** e = environ; *e != nullptr; ++e)
@@ -104,8 +90,7 @@ double peak_rss_mib_of(pid_t pid) {
 
 bool Child::wait(double timeout_s) {
   if (exited_) return true;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   // A pidfd becomes readable when the child exits: wait on it, bounded by the deadline.
   const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   if (fd < 0) {  // no pidfd (an old kernel, a seccomp filter): look every 20 ms

@@ -16,16 +16,12 @@ struct ChildUsage {
   double peak_rss_mib = 0;  // ru_maxrss
 };
 
-/// Called first thing in main(): in a process Child started, arranges for SIGTERM to arrive when
-/// the parent dies (even by SIGKILL), so no measured process outlives `lims bench`; returns
-/// false if the parent is gone already. A no-op (true) in any other process.
-bool follow_parent();
-
 class Child {
  public:
   /// Starts `argv` in a process group of its own (a Ctrl-C on the terminal reaches only the
   /// parent, which stops its children in order), with stdin from /dev/null, stdout and stderr
-  /// appended to `log_path`, no other descriptor inherited, and follow_parent() armed; throws
+  /// appended to `log_path`, no other descriptor inherited, and lims::follow_parent() armed (the
+  /// child's main() calls it), so it ends with this process; throws
   /// lims::Error if it cannot be started.
   Child(const std::vector<std::string>& argv, const std::string& log_path);
   /// Kills and reaps the child if it still runs.

@@ -36,7 +36,7 @@ std::string mb(double bytes) { return format("%.1f MB", bytes / 1e6); }
 double lims_hours(const RunResult& run) { return run.seconds * run.options.speedup / 3600; }
 
 /// Where a change's latency counts from: its write, or (--max) when path `p` started draining.
-Micros latency_from(const PathRun& p, const ProducedEvent& e) {
+Micros latency_from(const PathRun& p, const sim::ProducedEvent& e) {
   return std::max(e.written_at, p.started_at);
 }
 
@@ -61,10 +61,10 @@ void write_events_csv(const RunResult& run, const std::string& path) {
   out << "mode,plant,id,op,bytes,produced_at,visible_at,latency_ms\n";
   for (const auto& p : run.paths)
     for (std::size_t i = 0; i < run.events.size(); ++i) {
-      const ProducedEvent& e = run.events[i];
+      const sim::ProducedEvent& e = run.events[i];
       const std::size_t bytes = p.kind == PathKind::stream ? e.value_bytes : e.document_bytes;
       out << path_name(p.kind) << ',' << plant_name(e.plant) << ',' << e.id << ','
-          << job_name(e.job) << ',' << bytes << ',' << codec::format_time(e.written_at) << ',';
+          << sim::job_name(e.job) << ',' << bytes << ',' << codec::format_time(e.written_at) << ',';
       if (p.visible_at[i] > 0)
         out << codec::format_time(p.visible_at[i]) << ','
             << format("%.3f", static_cast<double>(p.visible_at[i] - latency_from(p, e)) / 1000);
@@ -131,8 +131,8 @@ void write_charts(const RunResult& run, const std::string& dir) {
   for (const auto& p : run.paths) {
     const std::string name(path_name(p.kind));
     cdf.push_back({name, color_of(p.kind), cdf_points(latencies_ms(run, p)), true});
-    bytes.push_back({name + ": " + mb(p.wire_bytes), color_of(p.kind),
-                     cumulative_wire_bytes(run, p)});
+    bytes.push_back(
+        {name + ": " + mb(p.wire_bytes), color_of(p.kind), cumulative_wire_bytes(run, p)});
   }
   ChartOptions c{"Latency from the producer's write to visible in the consumer store",
                  "latency (ms, log scale)", "share of changes"};
@@ -309,8 +309,7 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
     s.wire_bytes = p.wire_bytes;
     s.bytes_per_s = run.seconds > 0 ? p.wire_bytes / run.seconds : 0;
     if (last > first)
-      s.events_per_s =
-          static_cast<double>(s.visible - 1) * 1e6 / static_cast<double>(last - first);
+      s.events_per_s = static_cast<double>(s.visible - 1) * 1e6 / static_cast<double>(last - first);
     s.p50_ms = quantile(ms, 0.5);
     s.p95_ms = quantile(ms, 0.95);
     s.p99_ms = quantile(ms, 0.99);
@@ -335,7 +334,7 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
 }
 
 std::vector<std::pair<double, double>> cumulative_wire_bytes(const RunResult& run,
-                                                            const PathRun& p) {
+                                                             const PathRun& p) {
   std::vector<std::pair<double, double>> out = {{0, 0}};
   for (const auto& [s, total] : p.wire_timeline)
     if (std::isfinite(s) && std::isfinite(total))
@@ -353,8 +352,8 @@ double workload_lims_hours(const RunResult& run) {
 std::string summary_line(const PathSummary& s) {
   return s.mode + ": " + std::to_string(s.visible) + "/" + std::to_string(s.events) +
          " visible, p50 " + duration_text(s.p50_ms) + ", p99 " + duration_text(s.p99_ms) + ", " +
-         mb(s.wire_bytes) + " on the wire, " + format("%.2f CPU s, %.1f MiB peak RSS", s.cpu_s,
-                                                      s.peak_rss_mib);
+         mb(s.wire_bytes) + " on the wire, " +
+         format("%.2f CPU s, %.1f MiB peak RSS", s.cpu_s, s.peak_rss_mib);
 }
 
 void write_run_report(const RunResult& run, const std::vector<PathSummary>& summary,
@@ -365,15 +364,16 @@ void write_run_report(const RunResult& run, const std::vector<PathSummary>& summ
   write_summary_csv(summary, dir + "/summary.csv");
   write_charts(run, dir);
   const auto& o = run.options;
-  std::map<Job, int> jobs;
+  std::map<sim::Job, int> jobs;
   for (const auto& e : run.events) ++jobs[e.job];
   std::string by_job;
   for (const auto& [job, n] : jobs)
-    by_job += (by_job.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(job_name(job));
+    by_job +=
+        (by_job.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(sim::job_name(job));
   std::string md = "# lims bench: stream against batch\n\n";
   if (!ro.command.empty()) md += "Command: `" + ro.command + "`  \n";
   md += "Machine: " + machine_text() + "  \n";
-  md += format("Workload: seed %llu, %d camera(s), intensity %g; LIMS's jobs sped up %gx",
+  md += format("sim::Workload: seed %llu, %d camera(s), intensity %g; LIMS's jobs sped up %gx",
                static_cast<unsigned long long>(o.workload.seed), o.workload.cameras,
                o.workload.intensity, o.speedup) +
         (o.max ? format(", a backlog of %llu changes drained (`--max`)",
@@ -402,10 +402,12 @@ void write_run_report(const RunResult& run, const std::vector<PathSummary>& summ
   if (ro.sla_s > 0)
     md +=
         format(" SLA: %g s at LIMS's pace, so %.3f s in this run.", ro.sla_s, ro.sla_s / o.speedup);
-  md += " The bytes chart gives each path's wire bytes so far on a log scale: each "
-        "labelled grid line is ten times the one below.";
-  md += "\n\n![Latency CDF](latency_cdf.svg)\n\n"
-        "![Wire bytes so far per path, log scale](bytes_over_time.svg)\n\n";
+  md +=
+      " The bytes chart gives each path's wire bytes so far on a log scale: each "
+      "labelled grid line is ten times the one below.";
+  md +=
+      "\n\n![Latency CDF](latency_cdf.svg)\n\n"
+      "![Wire bytes so far per path, log scale](bytes_over_time.svg)\n\n";
   md += findings(run, summary, ro);
   open_out(dir + "/report.md") << md;
 }

@@ -59,11 +59,11 @@ void Visibility::read_acks() {
   partial_.erase(0, start);
 }
 
-std::size_t Visibility::resolve(const std::vector<ProducedEvent>& events) {
+std::size_t Visibility::resolve(const std::vector<sim::ProducedEvent>& events) {
   for (std::size_t i = visible_.size(); i < events.size(); ++i) unresolved_.push_back(i);
   visible_.resize(events.size(), 0);
   std::erase_if(unresolved_, [&](std::size_t i) {
-    const ProducedEvent& e = events[i];
+    const sim::ProducedEvent& e = events[i];
     const auto found = acks_.find(key(e.plant, e.id));
     if (found == acks_.end()) return false;
     for (const auto& [version, acked] : found->second)  // in the order they were acked

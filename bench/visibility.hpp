@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "bench/simulator.hpp"
+#include "sim/simulator.hpp"
 
 namespace lims::bench {
 
@@ -23,7 +23,7 @@ class Visibility {
   /// Resolves events not yet visible among `events` (a growing list: only new ones are added):
   /// an event is visible from the first ack of its key whose version is not older than its own.
   /// Returns how many of `events` are visible.
-  std::size_t resolve(const std::vector<ProducedEvent>& events);
+  std::size_t resolve(const std::vector<sim::ProducedEvent>& events);
   /// When events[i] became visible (microseconds since the epoch), 0 if it has not (yet).
   Micros visible_at(std::size_t i) const { return i < visible_.size() ? visible_[i] : 0; }
   /// The newest ack time read so far (0: none).

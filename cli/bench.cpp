@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "common/time_units.hpp"
 
 namespace lims::cli {
 namespace {
@@ -26,23 +27,6 @@ struct BenchCliOptions {
 };
 
 /// "10s", "500ms", "2m", "1h" or a number of seconds; a usage error naming `option` otherwise.
-double parse_duration_s(const std::string& text, const char* option) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [rest, error] = std::from_chars(text.data(), end, value);
-  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
-  const double scale = unit.empty() || unit == "s" ? 1
-                       : unit == "ms"              ? 0.001
-                       : unit == "m"               ? 60
-                       : unit == "h"               ? 3600
-                                                   : -1;
-  if (error != std::errc() || scale < 0 || value <= 0)
-    throw Error(
-        std::string(option) + " '" + text + "': expected a duration such as 10s, 500ms, 2m or 1h",
-        ExitCode::usage);
-  return value * scale;
-}
-
 /// The command line this process was started with, "lims ..." (for the report).
 std::string command_line() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -96,8 +80,7 @@ bench::SweepPoint measure(bench::BenchOptions o, const bench::ReportOptions& rep
   const auto run = bench::run_bench(o, stop_flag());
   const auto summary = bench::summarize(run, report);
   bench::write_run_report(run, summary, report);
-  for (const auto& s : summary)
-    log::line("bench: " + bench::summary_line(s));
+  for (const auto& s : summary) log::line("bench: " + bench::summary_line(s));
   const double lims_hours = bench::workload_lims_hours(run);
   return {"", o.dir, lims_hours > 0 ? static_cast<double>(run.events.size()) / lims_hours : 0,
           summary};
@@ -113,7 +96,7 @@ int run_bench_command(BenchCliOptions o) {
   bench::ReportOptions report;
   report.prices = o.prices;
   report.command = command_line();
-  if (!o.sla.empty()) report.sla_s = parse_duration_s(o.sla, "--sla");
+  if (!o.sla.empty()) report.sla_s = static_cast<double>(duration_arg(o.sla, "--sla")) / 1e6;
   if (o.sweep.empty()) {
     measure(o.run, report);
     log::line("bench: wrote " + o.run.dir + "/report.md");

@@ -7,7 +7,7 @@
 #include "metrics/process.hpp"
 #include "store/image_store.hpp"
 #include "stream_http.hpp"
-#include "stream_options.hpp"
+#include "stream_run.hpp"
 #include "sync/report.hpp"
 #include "sync/stream.hpp"
 
@@ -96,8 +96,7 @@ Command setup_consume(CLI::App& app) {
   c->add_flag("-e,--exit-at-end", o->stream.exit_at_end,
               "Exit 0 once every assigned partition is drained and committed");
   add_count_option(c, o->stream.max_records, "Exit after this many records (0: no limit)");
-  c->add_option("--batch-max-events", o->stream.batch_max_events,
-                "Records per store write at most")
+  c->add_option("--batch-max-events", o->stream.batch_max_events, "Records per store write at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--batch-max-bytes", o->stream.batch_max_bytes,

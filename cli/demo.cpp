@@ -5,13 +5,13 @@
 #include <optional>
 #include <thread>
 
-#include "bench/simulator.hpp"
 #include "codec/api_json.hpp"
 #include "commands.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "metrics/process.hpp"
+#include "sim/simulator.hpp"
 #include "store/image_store.hpp"
 #include "stream_http.hpp"
 #include "sync/report.hpp"
@@ -53,7 +53,7 @@ void remove_default_store() {
 /// Prints a ready-to-paste get-image command for the last image created in the first plant that
 /// has one, and what it prints.
 void show_example(store::ImageStore& store, const std::string& uri,
-                  const bench::SimulatorStats& produced) {
+                  const sim::SimulatorStats& produced) {
   // This binary, relative to the working directory when it lies below it (build-release/lims).
   std::error_code error;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
@@ -99,18 +99,18 @@ int run_demo(const DemoOptions& o) {
   log::line("demo: watch it in a browser: " + http_side->url() + "/ (metrics at " +
             http_side->url() + "/metrics)");
 
-  bench::WorkloadOptions workload_options;
+  sim::WorkloadOptions workload_options;
   workload_options.seed = o.seed;
-  bench::Workload workload(workload_options);
+  sim::Workload workload(workload_options);
   kafka::Producer producer({brokers, 10000, {}});
-  bench::SimulatorOptions sim;
+  sim::SimulatorOptions sim;
   sim.speedup = o.speedup;
   sim.duration_s = o.duration_s;
-  bench::SimulatorStats produced;
+  sim::SimulatorStats produced;
   std::atomic<bool> sim_stop{false}, produced_all{false};
   std::thread simulator([&] {
     try {
-      bench::run_simulator(&producer, workload, sim, sim_stop, produced);
+      sim::run_simulator(&producer, workload, sim, sim_stop, produced);
     } catch (const std::exception& e) {
       log::error(std::string("simulator: ") + e.what());
     }
@@ -146,7 +146,7 @@ int run_demo(const DemoOptions& o) {
       done = true;
   });
   const auto summary = stream.snapshot();
-  log::line(bench::simulator_summary(produced, summary.elapsed_s));
+  log::line(sim::simulator_summary(produced, summary.elapsed_s));
   log::line(sync::summary_line(summary));
   for (Plant p : kPlants)
     log::line("demo: " + std::string(plant_name(p)) + ": " + std::to_string(store->count(p)) +

@@ -4,14 +4,14 @@
 #include <exception>
 #include <vector>
 
-#include "bench/child.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/process.hpp"
 
 int main(int argc, char** argv) {
   using lims::ExitCode;
-  if (!lims::bench::follow_parent()) return static_cast<int>(ExitCode::failure);
+  if (!lims::follow_parent()) return static_cast<int>(ExitCode::failure);
   CLI::App app{
       "lims: keeps the LIMS Consumer Image DB in sync with the producer by streaming the\n"
       "image change events from Kafka (topics potato, tomato, pepper) into a store.\n\n"

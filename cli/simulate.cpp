@@ -2,11 +2,11 @@
 
 #include <charconv>
 
-#include "bench/simulator.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "sim/simulator.hpp"
 #include "store/image_store.hpp"
 
 namespace lims::cli {
@@ -15,8 +15,8 @@ namespace {
 struct SimulateOptions {
   KafkaOptions kafka;
   std::string topic_prefix;
-  bench::WorkloadOptions workload;
-  bench::SimulatorOptions simulator;
+  sim::WorkloadOptions workload;
+  sim::SimulatorOptions simulator;
   std::string image_size = "15000:30000";
   std::string encoding = "hex";
   std::string producer_store;               // empty: produce only
@@ -42,13 +42,13 @@ std::pair<std::size_t, std::size_t> parse_size_range(const std::string& text) {
 }
 
 /// Writes the --initial images to the producer store and the --prefill-store stores.
-void prefill(bench::Workload& workload, const SimulateOptions& o, store::ImageStore* producer) {
+void prefill(sim::Workload& workload, const SimulateOptions& o, store::ImageStore* producer) {
   std::vector<std::unique_ptr<store::ImageStore>> others;
   std::vector<store::ImageStore*> targets;
   if (producer) targets.push_back(producer);
   for (const auto& uri : o.prefill_stores)
     targets.push_back(others.emplace_back(store::open_store(uri)).get());
-  const auto written = bench::prefill_stores(workload, o.initial, targets);
+  const auto written = sim::prefill_stores(workload, o.initial, targets);
   log::info("simulate: pre-filled " + std::to_string(written) + " images (" +
             std::to_string(o.initial) + " per plant) into " + std::to_string(targets.size()) +
             " store(s)");
@@ -63,19 +63,19 @@ int run_simulate(SimulateOptions o) {
   if (o.initial > 0 && o.producer_store.empty() && o.prefill_stores.empty())
     throw Error("--initial needs --producer-store or --prefill-store: the stores to pre-fill",
                 ExitCode::usage);
-  bench::Workload workload(o.workload);
+  sim::Workload workload(o.workload);
   std::unique_ptr<store::ImageStore> producer_store;
   if (!o.producer_store.empty()) producer_store = store::open_store(o.producer_store);
   o.simulator.producer_store = producer_store.get();
   if (o.initial > 0) prefill(workload, o, producer_store.get());
   kafka::Producer producer(
       {o.kafka.brokers, o.kafka.connect_timeout_ms(), o.kafka.parsed_properties()});
-  bench::SimulatorStats stats;
+  sim::SimulatorStats stats;
   const auto start = std::chrono::steady_clock::now();
-  bench::run_simulator(&producer, workload, o.simulator, stop_flag(), stats);
+  sim::run_simulator(&producer, workload, o.simulator, stop_flag(), stats);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::line(bench::simulator_summary(stats, seconds));
+  log::line(sim::simulator_summary(stats, seconds));
   return producer.failed() ? static_cast<int>(ExitCode::failure) : 0;
 }
 

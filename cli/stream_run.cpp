@@ -1,4 +1,4 @@
-#include "stream_options.hpp"
+#include "stream_run.hpp"
 
 #include "common/log.hpp"
 #include "common/signals.hpp"

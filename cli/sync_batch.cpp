@@ -9,7 +9,7 @@
 #include "http/server.hpp"
 #include "metrics/process.hpp"
 #include "store/image_store.hpp"
-#include "sync/batch.hpp"
+#include "sync/copy.hpp"
 #include "sync/report.hpp"
 
 namespace lims::cli {
@@ -76,8 +76,7 @@ int run_sync_batch(const SyncBatchOptions& o) {
   std::optional<http::Server> server;
   if (listen) {
     reader = store::open_store(o.to, {.read_only = true});
-    handlers.emplace(*reader,
-                     http::HandlerOptions{.metrics = &registry});
+    handlers.emplace(*reader, http::HandlerOptions{.metrics = &registry});
     server.emplace(*handlers, *listen);
   }
   const auto mode = o.mode == "full" ? sync::BatchMode::full : sync::BatchMode::incremental;
@@ -128,8 +127,8 @@ Command setup_sync_batch(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   c->add_option("--state", o->state,
-                 "Keep the incremental checkpoint in this file instead of the target (one line "
-                 "per plant, replaced atomically after each chunk)")
+                "Keep the incremental checkpoint in this file instead of the target (one line "
+                "per plant, replaced atomically after each chunk)")
       ->envname("LIMS_SYNC_STATE");
   add_http_options(c, o->http, /*optional_server=*/true);
   add_ack_log_option(c, o->ack_log);

@@ -7,11 +7,11 @@
 #include <limits>
 #include <vector>
 
-#include "codec/api_json.hpp"
 #include "codec/binary.hpp"
 #include "codec/diagnostics.hpp"
 #include "codec/ignored_field.hpp"
 #include "codec/json_read.hpp"
+#include "codec/json_write.hpp"
 
 namespace lims::codec {
 

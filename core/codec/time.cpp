@@ -1,6 +1,5 @@
 #include "codec/time.hpp"
 
-#include <chrono>
 #include <cstdint>
 
 namespace lims::codec {
@@ -124,12 +123,6 @@ std::optional<Micros> parse_iso_time(std::string_view s) {
   return seconds * kMicrosPerSecond + fraction;
 }
 
-Micros wall_clock_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string format_time(Micros t) {
   // Floor division without multiplying back, so even INT64_MIN cannot overflow.
   std::int64_t days = t / kMicrosPerDay;
@@ -167,32 +160,6 @@ std::string format_time(Micros t) {
     p = put_digits(p, micros, 6);
   }
   return std::string(buf, p);
-}
-
-std::optional<Micros> parse_duration(std::string_view text) {
-  constexpr std::int64_t kMax = 100 * 366 * kMicrosPerDay;
-  if (text.empty()) return std::nullopt;
-  std::int64_t total = 0;
-  while (!text.empty()) {
-    std::size_t digits = 0;
-    std::int64_t count = 0;
-    while (digits < text.size() && digits < 12 && text[digits] >= '0' && text[digits] <= '9')
-      count = count * 10 + (text[digits++] - '0');
-    if (digits == 0 || digits == text.size()) return std::nullopt;
-    std::int64_t unit = 0;
-    switch (text[digits]) {
-      case 'd': unit = kMicrosPerDay; break;
-      case 'h': unit = 3600 * kMicrosPerSecond; break;
-      case 'm': unit = 60 * kMicrosPerSecond; break;
-      case 's': unit = kMicrosPerSecond; break;
-      default: return std::nullopt;
-    }
-    if (count > kMax / unit) return std::nullopt;
-    total += count * unit;
-    if (total > kMax) return std::nullopt;
-    text.remove_prefix(digits + 1);
-  }
-  return total;
 }
 
 }  // namespace lims::codec

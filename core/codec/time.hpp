@@ -14,10 +14,5 @@ namespace lims::codec {
 std::optional<Micros> parse_iso_time(std::string_view text);
 /// Formats as LIMS (Python's isoformat) does: no zone, and ".ffffff" only when non-zero.
 std::string format_time(Micros t);
-/// Now, by the wall clock: microseconds since the epoch.
-Micros wall_clock_micros();
-/// Parses a duration as one or more <count><unit> with units d, h, m and s ("90s", "30m",
-/// "1h30m", "2d"); nullopt if malformed, empty, or beyond 100 years.
-std::optional<Micros> parse_duration(std::string_view text);
 
 }  // namespace lims::codec

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "codec/api_json.hpp"
+#include "codec/json_write.hpp"
 #include "common/error.hpp"
 #include "http/gallery.hpp"
 
@@ -81,9 +82,17 @@ Response error(int status, std::string_view detail) {
 
 /// The request metrics, with every series the hot path touches resolved once.
 struct Handlers::Instruments {
-  static constexpr std::array<const char*, kRoutes> kRouteNames = {
-      "/image-plant/{plant}/{id}", "/image-plant/{plant}/{id}/jpeg", "/image-plant/{plant}/total/",
-      "/api/latest", "/api/stats", "/", "/ping", "/healthz", "/readyz", "/metrics", "other"};
+  static constexpr std::array<const char*, kRoutes> kRouteNames = {"/image-plant/{plant}/{id}",
+                                                                   "/image-plant/{plant}/{id}/jpeg",
+                                                                   "/image-plant/{plant}/total/",
+                                                                   "/api/latest",
+                                                                   "/api/stats",
+                                                                   "/",
+                                                                   "/ping",
+                                                                   "/healthz",
+                                                                   "/readyz",
+                                                                   "/metrics",
+                                                                   "other"};
   /// The statuses lims answers with; any other is looked up in the family at each use.
   static constexpr std::array<int, 9> kCodes = {200, 400, 404, 405, 414, 422, 500, 503, 504};
 
@@ -111,9 +120,9 @@ struct Handlers::Instruments {
     }
     auto& served = r.counter("lims_images_served_total",
                              "Images served (records or JPEGs answered 200), by plant", {"plant"});
-    auto& served_bytes = r.counter("lims_image_bytes_served_total",
-                                   "Bytes of the images served (the response bodies), by plant",
-                                   {"plant"});
+    auto& served_bytes =
+        r.counter("lims_image_bytes_served_total",
+                  "Bytes of the images served (the response bodies), by plant", {"plant"});
     for (Plant p : kPlants) {
       images[static_cast<std::size_t>(p)] = &served.with({std::string(plant_name(p))});
       image_bytes[static_cast<std::size_t>(p)] = &served_bytes.with({std::string(plant_name(p))});

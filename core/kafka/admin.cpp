@@ -52,8 +52,7 @@ TopicState ensure_topic(const std::string& brokers, const std::string& topic, in
 
   TopicHandle handle(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
   if (!handle)
-    throw Error("topic " + topic + ": " + rd_kafka_err2str(rd_kafka_last_error()),
-                ExitCode::usage);
+    throw Error("topic " + topic + ": " + rd_kafka_err2str(rd_kafka_last_error()), ExitCode::usage);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, handle.get(), &md, timeout_ms);
   MetadataHandle owned(md);

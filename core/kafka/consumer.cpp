@@ -302,6 +302,10 @@ void Consumer::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
   if (listener_error) std::rethrow_exception(listener_error);
 }
 
+std::optional<RecordCopy> Consumer::reread(const TopicPartition& at) const {
+  return Reader(impl_->lookup).read_at(at);
+}
+
 void Consumer::Impl::start_at_time(rd_kafka_topic_partition_list_t* parts,
                                    const std::vector<int>& fresh) {
   std::vector<TopicPartition> wanted;

@@ -79,6 +79,10 @@ class Consumer {
   std::uint64_t received_bytes() const;
   /// Set when librdkafka raised a fatal error; the consumer cannot go on.
   std::optional<std::string> fatal_error() const;
+  /// The record at `at` read again, outside the group, by a Reader with this consumer's brokers
+  /// and settings (for the rare caller that let the record go); see Reader::read_at().
+  /// Thread-safe.
+  std::optional<RecordCopy> reread(const TopicPartition& at) const;
   /// Leaves the group (revoking through the listener) and stops. Idempotent.
   void close();
 

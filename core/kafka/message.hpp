@@ -12,6 +12,12 @@ extern "C" struct rd_kafka_message_s;
 
 namespace lims::kafka {
 
+/// A record's key and value, copied out of librdkafka.
+struct RecordCopy {
+  std::optional<std::string> key;    // nullopt: the record has none
+  std::optional<std::string> value;  // nullopt: a tombstone
+};
+
 class Message {
  public:
   struct Deleter {

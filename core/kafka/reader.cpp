@@ -146,6 +146,29 @@ std::optional<Message> Reader::poll(int timeout_ms) {
   return std::nullopt;
 }
 
+std::optional<RecordCopy> Reader::read_at(const TopicPartition& at, int timeout_ms) {
+  assign({at});
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    auto m = poll(100);
+    if (!m) continue;
+    if (!m->is_record() && !m->is_partition_eof()) {
+      log::debug("kafka: " + m->error());
+      continue;
+    }
+    if (m->partition() != at.partition || m->topic() != at.topic) continue;
+    if (m->is_partition_eof()) return std::nullopt;
+    if (m->offset() != at.offset) return std::nullopt;  // gone: the partition starts later
+    RecordCopy copy;
+    if (m->key()) copy.key.emplace(m->key(), m->key_size());
+    if (m->value()) copy.value.emplace(m->value(), m->value_size());
+    return copy;
+  }
+  throw Error("reading " + name_of(at) + "@" + std::to_string(at.offset) + " again from " +
+                  impl_->brokers + ": no answer within " + std::to_string(timeout_ms / 1000) + " s",
+              ExitCode::unreachable);
+}
+
 void Reader::Impl::probe(std::vector<Search>& searches, Reader& self, int timeout_ms) {
   std::vector<TopicPartition> where;
   std::size_t waiting = 0;

@@ -54,6 +54,10 @@ class Reader {
   /// The next record or partition-EOF event, or nullopt after `timeout_ms` without one. Every
   /// Message must be gone before the Reader is.
   std::optional<Message> poll(int timeout_ms);
+  /// The record at `at` (topic, partition and offset), read again; replaces the assignment.
+  /// nullopt when the partition no longer holds it (retention or compaction removed it). Throws
+  /// lims::Error (unreachable) when the brokers do not answer within `timeout_ms`.
+  std::optional<RecordCopy> read_at(const TopicPartition& at, int timeout_ms = 10000);
   /// For each of `parts`, the offset of its earliest record stamped at or after `time_ms` (ms
   /// since the epoch), or its end offset when it has none. The brokers' time index answers;
   /// where a broker knows no such record although the partition's last record is that recent

@@ -1,4 +1,4 @@
-#include "bench/replay_merge.hpp"
+#include "replay/merge.hpp"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 #include <tuple>
 #include <utility>
 
-namespace lims::bench {
+namespace lims::replay {
 namespace {
 
 /// Each (topic, partition)'s record indices, in offset order.
@@ -69,4 +69,4 @@ PlayOrder merge_by_time(const std::vector<CapturedStamp>& records) {
   return out;
 }
 
-}  // namespace lims::bench
+}  // namespace lims::replay

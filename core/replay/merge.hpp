@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lims::bench {
+namespace lims::replay {
 
 /// Where a captured record came from and when it was stamped.
 struct CapturedStamp {
@@ -30,4 +30,4 @@ struct PlayOrder {
 /// its start, its next known one; 0 when it has none).
 PlayOrder merge_by_time(const std::vector<CapturedStamp>& records);
 
-}  // namespace lims::bench
+}  // namespace lims::replay

@@ -1,4 +1,4 @@
-#include "bench/replay_play.hpp"
+#include "replay/play.hpp"
 
 #include <sys/stat.h>
 
@@ -8,12 +8,12 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "bench/replay_merge.hpp"
 #include "codec/time.hpp"
 #include "common/error.hpp"
 #include "common/format.hpp"
+#include "replay/merge.hpp"
 
-namespace lims::bench {
+namespace lims::replay {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -182,4 +182,4 @@ std::string play_progress(const PlayStats& s) {
                 codec::format_time(s.capture_time_ms * 1000).c_str());
 }
 
-}  // namespace lims::bench
+}  // namespace lims::replay

@@ -14,7 +14,7 @@
 #include "codec/record_line.hpp"
 #include "kafka/producer.hpp"
 
-namespace lims::bench {
+namespace lims::replay {
 
 /// A capture file, every line checked and indexed up front; records are read again one at a
 /// time when played, so a capture of any size plays in little memory. Blank lines are skipped.
@@ -30,7 +30,7 @@ class Capture {
 
   /// How many records it holds.
   std::size_t size() const { return index_.size(); }
-  /// Record indices in play order (bench::merge_by_time).
+  /// Record indices in play order (replay::merge_by_time).
   const std::vector<std::size_t>& order() const { return order_; }
   /// The timestamp record `i` is paced by (ms since the epoch).
   std::int64_t time_ms(std::size_t i) const { return time_ms_[i]; }
@@ -94,4 +94,4 @@ std::string play_summary(const PlayStats& stats);
 /// "play: N of M records (P%), B bytes; capture time YYYY-MM-DDTHH:MM:SS"
 std::string play_progress(const PlayStats& stats);
 
-}  // namespace lims::bench
+}  // namespace lims::replay

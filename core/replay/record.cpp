@@ -1,4 +1,4 @@
-#include "bench/replay_record.hpp"
+#include "replay/record.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +8,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 
-namespace lims::bench {
+namespace lims::replay {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -88,9 +88,8 @@ void record(kafka::Reader& reader, const RecordOptions& options, std::FILE* out,
       next_progress = Clock::now() + options.progress_interval;
     }
     if (!options.follow && Clock::now() - last_seen > kStallTimeout)
-      throw Error("replay record: nothing received for " +
-                      std::to_string(kStallTimeout.count()) + " s with " + std::to_string(open) +
-                      " partition(s) unfinished" +
+      throw Error("replay record: nothing received for " + std::to_string(kStallTimeout.count()) +
+                      " s with " + std::to_string(open) + " partition(s) unfinished" +
                       (last_error.empty() ? "" : " (last Kafka error: " + last_error + ")"),
                   ExitCode::unreachable);
     auto m = reader.poll(100);
@@ -135,4 +134,4 @@ std::string record_summary(const RecordStats& s) {
          (s.stopped ? " (stopped)" : "");
 }
 
-}  // namespace lims::bench
+}  // namespace lims::replay

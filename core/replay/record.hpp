@@ -13,7 +13,7 @@
 
 #include "kafka/reader.hpp"
 
-namespace lims::bench {
+namespace lims::replay {
 
 struct RecordOptions {
   std::vector<std::string> topics;  // as the cluster names them
@@ -43,4 +43,4 @@ void record(kafka::Reader& reader, const RecordOptions& options, std::FILE* out,
 /// "record: N records (pepper P, potato Q, tomato R), B bytes in T s"
 std::string record_summary(const RecordStats& stats);
 
-}  // namespace lims::bench
+}  // namespace lims::replay

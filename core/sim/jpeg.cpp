@@ -1,4 +1,4 @@
-#include "bench/jpeg.hpp"
+#include "sim/jpeg.hpp"
 
 #include <turbojpeg.h>
 
@@ -9,10 +9,10 @@
 #include <string>
 #include <utility>
 
-#include "bench/leaf_drawing.hpp"
 #include "common/error.hpp"
+#include "sim/leaf_drawing.hpp"
 
-namespace lims::bench {
+namespace lims::sim {
 namespace {
 
 // --- TurboJPEG, held in RAII -------------------------------------------------------------------
@@ -140,4 +140,4 @@ std::vector<std::uint8_t> make_leaf_jpeg(std::uint64_t seed, std::size_t target_
   return best;
 }
 
-}  // namespace lims::bench
+}  // namespace lims::sim

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace lims::bench {
+namespace lims::sim {
 
 /// A real baseline JPEG of a leaf-like picture, deterministic in `seed`, whose size is within
 /// about ±10% of `target_bytes` (supported range 4 kB .. 200 kB). Throws lims::Error on failure.
@@ -17,4 +17,4 @@ namespace lims::bench {
 /// outside the supported range the size is best effort.
 std::vector<std::uint8_t> make_leaf_jpeg(std::uint64_t seed, std::size_t target_bytes);
 
-}  // namespace lims::bench
+}  // namespace lims::sim

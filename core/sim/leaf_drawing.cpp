@@ -1,107 +1,13 @@
-#include "bench/leaf_drawing.hpp"
+#include "sim/leaf_drawing.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 
-namespace lims::bench::detail {
+#include "sim/noise.hpp"
+
+namespace lims::sim::detail {
 namespace {
-
-// --- Deterministic randomness (no std distributions: identical on every platform) -------------
-
-std::uint64_t mix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    state_ += 0x9E3779B97F4A7C15ULL;
-    return mix64(state_);
-  }
-  /// Uniform-enough integer in [lo, hi] (multiply-shift; the bias is irrelevant here).
-  int range(int lo, int hi) {
-    const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
-    return lo + static_cast<int>(((next() >> 32) * span) >> 32);
-  }
-
- private:
-  std::uint64_t state_;
-};
-
-// --- Value noise on a power-of-two lattice, integer only ----------------------------------------
-
-class ValueNoise {
- public:
-  /// Lattice cell of 2^cell_log2 pixels over a width x height image; values in about -128..127.
-  ValueNoise(std::uint64_t key, int cell_log2, int width, int height)
-      : shift_(cell_log2), mask_((1 << cell_log2) - 1), grid_w_((width >> cell_log2) + 2) {
-    const int grid_h = (height >> cell_log2) + 2;
-    values_.resize(static_cast<std::size_t>(grid_w_) * static_cast<std::size_t>(grid_h));
-    for (std::size_t i = 0; i < values_.size(); ++i) {
-      values_[i] = static_cast<int>(mix64(key + i) >> 56) - 128;
-    }
-    const int cell = 1 << cell_log2;
-    weights_.resize(static_cast<std::size_t>(cell));
-    for (int f = 0; f < cell; ++f) {
-      const int t = (f << 8) >> cell_log2;                                    // 0..255, Q8
-      weights_[static_cast<std::size_t>(f)] = (t * t * (768 - 2 * t)) >> 16;  // smoothstep, Q8
-    }
-  }
-
-  /// The noise along row y, for x in [0, out.size()); same values as a per-pixel bilinear lookup.
-  void fill_row(int y, std::vector<int>& out) {
-    const int wy = weights_[static_cast<std::size_t>(y & mask_)];
-    const std::size_t grid_w = static_cast<std::size_t>(grid_w_);
-    const std::size_t base = static_cast<std::size_t>(y >> shift_) * grid_w;
-    columns_.resize(grid_w);
-    for (std::size_t gx = 0; gx < grid_w; ++gx) {
-      columns_[gx] = values_[base + gx] * (256 - wy) + values_[base + grid_w + gx] * wy;
-    }
-    const std::size_t cell = std::size_t{1} << shift_;
-    for (std::size_t x0 = 0, gx = 0; x0 < out.size(); x0 += cell, ++gx) {
-      const int c0 = columns_[gx];
-      const int c1 = columns_[gx + 1];
-      const std::size_t n = std::min(cell, out.size() - x0);
-      for (std::size_t f = 0; f < n; ++f) {
-        out[x0 + f] = (c0 * (256 - weights_[f]) + c1 * weights_[f]) >> 16;
-      }
-    }
-  }
-
- private:
-  int shift_;
-  int mask_;
-  int grid_w_;
-  std::vector<int> values_;
-  std::vector<int> weights_;
-  std::vector<int> columns_;  // scratch: the lattice blended vertically for the current row
-};
-
-// --- Sensor grain: one fixed table of white noise, read from seed-chosen offsets per row --------
-
-constexpr std::size_t kGrainTableSize = std::size_t{1} << 17;  // more than any row width
-
-/// Triangular white noise in -127..127, the same in every process (fixed seed).
-const std::vector<std::int8_t>& grain_table() {
-  static const std::vector<std::int8_t> table = [] {
-    std::vector<std::int8_t> t(kGrainTableSize);
-    SplitMix64 rng(0x677261696EULL);  // "grain"
-    for (std::size_t i = 0; i < t.size(); i += 4) {
-      const std::uint64_t bits = rng.next();
-      for (std::size_t k = 0; k < 4; ++k) {
-        const int u = static_cast<int>((bits >> (16 * k)) & 0xFF);
-        const int v = static_cast<int>((bits >> (16 * k + 8)) & 0xFF);
-        t[i + k] = static_cast<std::int8_t>((u + v - 255) / 2);
-      }
-    }
-    return t;
-  }();
-  return table;
-}
 
 // --- The scene laid out on one image size --------------------------------------------------------
 
@@ -330,7 +236,7 @@ void paint_leaf_row(const SceneSpec& scene, const LeafFrame& f, const Box& box, 
 void store_with_grain(const Row& row, std::uint64_t offsets, std::uint8_t* out) {
   const std::vector<std::int8_t>& grain = grain_table();
   const std::size_t w = row.red.size();
-  const std::size_t span = kGrainTableSize - w;
+  const std::size_t span = grain.size() - w;
   const std::int8_t* lum = grain.data() + ((offsets & 0xFFFFF) % span);
   const std::int8_t* chroma_r = grain.data() + (((offsets >> 20) & 0xFFFFF) % span);
   const std::int8_t* chroma_b = grain.data() + (((offsets >> 40) & 0xFFFFF) % span);
@@ -410,4 +316,4 @@ void render(const SceneSpec& scene, int width, int height, std::vector<std::uint
   }
 }
 
-}  // namespace lims::bench::detail
+}  // namespace lims::sim::detail

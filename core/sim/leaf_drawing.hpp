@@ -1,11 +1,11 @@
 #pragma once
-// Internal to bench/jpeg.cpp: the leaf picture, drawn from a seed with integer arithmetic and a
+// Internal to sim/jpeg.cpp: the leaf picture, drawn from a seed with integer arithmetic and a
 // splitmix64 generator only, so the pixels are the same on every platform.
 
 #include <cstdint>
 #include <vector>
 
-namespace lims::bench::detail {
+namespace lims::sim::detail {
 
 struct Rgb {
   int r, g, b;
@@ -38,4 +38,4 @@ SceneSpec make_scene(std::uint64_t seed);
 /// Draws `scene` into `rgb`, resized to width x height x 3 bytes (RGB); deterministic.
 void render(const SceneSpec& scene, int width, int height, std::vector<std::uint8_t>& rgb);
 
-}  // namespace lims::bench::detail
+}  // namespace lims::sim::detail

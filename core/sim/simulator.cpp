@@ -1,4 +1,4 @@
-#include "bench/simulator.hpp"
+#include "sim/simulator.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -8,11 +8,10 @@
 
 #include "codec/time.hpp"
 #include "common/error.hpp"
+#include "common/time_units.hpp"
 
-namespace lims::bench {
+namespace lims::sim {
 namespace {
-
-using codec::wall_clock_micros;
 
 /// Applies `records` of one plant to `store`; throws lims::Error naming a refused one.
 void write_records(store::ImageStore& store, Plant plant, std::span<const ImageRecord> records) {
@@ -121,4 +120,4 @@ std::string simulator_summary(const SimulatorStats& stats, double seconds) {
   return buf;
 }
 
-}  // namespace lims::bench
+}  // namespace lims::sim

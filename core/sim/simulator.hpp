@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "bench/workload.hpp"
 #include "codec/api_json.hpp"
 #include "kafka/producer.hpp"
+#include "sim/workload.hpp"
 #include "store/image_store.hpp"
 
-namespace lims::bench {
+namespace lims::sim {
 
 struct SimulatorOptions {
   double speedup = 1;        // LIMS periods are divided by this
@@ -61,4 +61,4 @@ std::int64_t prefill_stores(Workload& workload, std::int64_t per_plant,
 /// "simulate: N events (C camera, R recognizer, ...), B MB in T s"
 std::string simulator_summary(const SimulatorStats& stats, double seconds);
 
-}  // namespace lims::bench
+}  // namespace lims::sim

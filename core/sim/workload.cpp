@@ -1,13 +1,13 @@
-#include "bench/workload.hpp"
+#include "sim/workload.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-#include "bench/jpeg.hpp"
 #include "common/error.hpp"
+#include "sim/jpeg.hpp"
 
-namespace lims::bench {
+namespace lims::sim {
 namespace {
 
 // The classifier's classes per plant (potato 3, pepper 2, tomato 10, each with "Healthy").
@@ -156,4 +156,4 @@ Change Workload::make(Job job, Plant plant, Image& image, double due) {
   return c;
 }
 
-}  // namespace lims::bench
+}  // namespace lims::sim

@@ -13,7 +13,7 @@
 
 #include "model/image.hpp"
 
-namespace lims::bench {
+namespace lims::sim {
 
 enum class Job : std::uint8_t { camera, recognizer, activate, metadata, soft_delete };
 inline constexpr int kJobCount = 5;
@@ -74,4 +74,4 @@ class Workload {
   double period_[kJobCount];
 };
 
-}  // namespace lims::bench
+}  // namespace lims::sim

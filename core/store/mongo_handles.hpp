@@ -30,4 +30,18 @@ using MongoWriteConcern = std::unique_ptr<mongoc_write_concern_t, MongoDeleter>;
 using BsonDoc = std::unique_ptr<bson_t, MongoDeleter>;  // for bson_new()/BCON_NEW() documents
 #pragma GCC diagnostic pop
 
+/// A document libmongoc fills in place (a command's reply), destroyed when it goes. It starts
+/// empty, and libmongoc initializes it whether its call succeeds or not.
+class BsonReply {
+ public:
+  BsonReply() = default;
+  ~BsonReply() { bson_destroy(&doc_); }
+  BsonReply(const BsonReply&) = delete;
+  BsonReply& operator=(const BsonReply&) = delete;
+  bson_t* get() { return &doc_; }
+
+ private:
+  bson_t doc_ = BSON_INITIALIZER;
+};
+
 }  // namespace lims::store

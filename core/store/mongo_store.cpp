@@ -1,6 +1,7 @@
 #include "store/mongo_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <mutex>
 
@@ -47,6 +48,16 @@ bool is_transient(const bson_error_t& e) {
 
 BsonDoc make_doc() { return BsonDoc(bson_new()); }
 
+/// A write concern of a number of nodes, 1 to 50; lims::Error (usage) for anything else.
+std::int32_t write_concern_nodes(const std::string& text) {
+  std::int32_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > 50)
+    throw Error("write concern '" + text + "': expected majority or a number of nodes (1 to 50)",
+                ExitCode::usage);
+  return n;
+}
+
 }  // namespace
 
 MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
@@ -64,10 +75,9 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
   mongoc_client_set_appname(client_.get(), "lims");
 
   BsonDoc ping(BCON_NEW("ping", BCON_INT32(1)));
-  bson_t reply;
-  bool ok =
-      mongoc_client_command_simple(client_.get(), "admin", ping.get(), nullptr, &reply, &error);
-  bson_destroy(&reply);
+  BsonReply reply;
+  const bool ok = mongoc_client_command_simple(client_.get(), "admin", ping.get(), nullptr,
+                                               reply.get(), &error);
   if (!ok)
     throw Error("cannot reach MongoDB at " + masked_ + ": " + error.message, ExitCode::unreachable);
 
@@ -86,7 +96,7 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
   if (options.write_concern == "majority")
     mongoc_write_concern_set_wmajority(wc.get(), 0);
   else
-    mongoc_write_concern_set_w(wc.get(), std::stoi(options.write_concern));
+    mongoc_write_concern_set_w(wc.get(), write_concern_nodes(options.write_concern));
   for (Plant p : kPlants) {
     auto& c = collections_[static_cast<std::size_t>(p)];
     c.reset(mongoc_client_get_collection(client_.get(), db, collection_of(p).c_str()));
@@ -103,9 +113,9 @@ void MongoStore::ensure_unique_index(Plant plant) {
                            "[", "{", "key", "{", "id", BCON_INT32(1), "}", "name",
                            BCON_UTF8("id_1"), "unique", BCON_BOOL(true), "}", "]"));
   bson_error_t error;
-  bson_t reply;
-  bool ok = mongoc_collection_write_command_with_opts(c, command.get(), nullptr, &reply, &error);
-  bson_destroy(&reply);
+  BsonReply reply;
+  const bool ok =
+      mongoc_collection_write_command_with_opts(c, command.get(), nullptr, reply.get(), &error);
   unique_index_[static_cast<std::size_t>(plant)] = ok;
   if (!ok)
     log::warn("store " + masked_ + ": no unique index on id in " + mongoc_collection_get_name(c) +
@@ -148,12 +158,12 @@ WriteResult MongoStore::apply_without_index(mongoc_collection_t* c, const Write&
   // writers can interleave between the steps: that is what the missing index costs.
   BsonDoc guarded = make_doc();
   detail::append_guard_filter(guarded.get(), w.id, w.upsert->version());
-  bson_t reply;
-  bool ok = mongoc_collection_replace_one(c, guarded.get(), doc.get(), nullptr, &reply, &error);
+  BsonReply reply;
+  const bool ok =
+      mongoc_collection_replace_one(c, guarded.get(), doc.get(), nullptr, reply.get(), &error);
   bson_iter_t it;
   const std::int64_t matched =
-      ok && bson_iter_init_find(&it, &reply, "matchedCount") ? bson_iter_as_int64(&it) : 0;
-  bson_destroy(&reply);
+      ok && bson_iter_init_find(&it, reply.get(), "matchedCount") ? bson_iter_as_int64(&it) : 0;
   if (!ok) fail(error, "writing");
   if (matched > 0) return {Outcome::applied, {}};
   const std::int64_t present =
@@ -208,11 +218,9 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
     op_to_write.push_back(i);
   }
   if (op_to_write.empty()) return;
-  bson_t reply;
-  const bool ok = mongoc_bulk_operation_execute(bulk.get(), &reply, &error);
-  BsonDoc owned_reply(bson_copy(&reply));
-  bson_destroy(&reply);
-  const bool any_write_error = read_write_errors(owned_reply.get(), op_to_write, results);
+  BsonReply reply;
+  const bool ok = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &error);
+  const bool any_write_error = read_write_errors(reply.get(), op_to_write, results);
   if (!ok && !any_write_error)
     fail(error, "writing to " + std::string(mongoc_collection_get_name(c)));
 }
@@ -306,8 +314,8 @@ void MongoStore::scan_after(Plant plant, CopyPosition after,
 
 std::optional<CopyPosition> MongoStore::load_position(const std::string& key) {
   BsonDoc filter(BCON_NEW("_id", BCON_UTF8(key.c_str())));
-  MongoCursor cursor(mongoc_collection_find_with_opts(positions_.get(), filter.get(), nullptr,
-                                                      nullptr));
+  MongoCursor cursor(
+      mongoc_collection_find_with_opts(positions_.get(), filter.get(), nullptr, nullptr));
   const bson_t* doc = nullptr;
   std::optional<CopyPosition> found;
   if (mongoc_cursor_next(cursor.get(), &doc)) {
@@ -325,12 +333,12 @@ std::optional<CopyPosition> MongoStore::load_position(const std::string& key) {
 
 void MongoStore::save_position(const std::string& key, CopyPosition position) {
   BsonDoc filter(BCON_NEW("_id", BCON_UTF8(key.c_str())));
-  BsonDoc doc(BCON_NEW("_id", BCON_UTF8(key.c_str()), "version", BCON_INT64(position.version),
-                       "id", BCON_INT64(position.id)));
+  BsonDoc doc(BCON_NEW("_id", BCON_UTF8(key.c_str()), "version", BCON_INT64(position.version), "id",
+                       BCON_INT64(position.id)));
   BsonDoc opts(BCON_NEW("upsert", BCON_BOOL(true)));
   bson_error_t error;
-  if (!mongoc_collection_replace_one(positions_.get(), filter.get(), doc.get(), opts.get(),
-                                     nullptr, &error))
+  if (!mongoc_collection_replace_one(positions_.get(), filter.get(), doc.get(), opts.get(), nullptr,
+                                     &error))
     fail(error, "saving the copy position");
 }
 

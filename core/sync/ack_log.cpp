@@ -5,17 +5,18 @@
 
 #include "codec/time.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/time_units.hpp"
 
 namespace lims::sync {
 
-AckLog::AckLog(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "w")) {
-  if (!file_) throw Error("cannot write ack log " + path + ": " + std::strerror(errno));
+AckLog::AckLog(const std::string& path) : path_(path), file_(open_file(path, "w", "ack log")) {
   std::fputs("plant,id,version_us,acked_us\n", file_.get());
 }
 
 void AckLog::record(std::span<const store::Write> writes,
                     std::span<const store::WriteResult> results) {
-  const long long acked = codec::wall_clock_micros();
+  const long long acked = wall_clock_micros();
   for (std::size_t i = 0; i < writes.size() && i < results.size(); ++i) {
     if (results[i].outcome != store::Outcome::applied || !writes[i].upsert) continue;
     const std::string_view plant = plant_name(writes[i].plant);

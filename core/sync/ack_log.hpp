@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "common/file.hpp"
 #include "store/image_store.hpp"
 
 namespace lims::sync {
@@ -29,11 +30,8 @@ class AckLog {
   WriteObserver observer();
 
  private:
-  struct Close {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
   std::string path_;
-  std::unique_ptr<std::FILE, Close> file_;
+  File file_;
 };
 
 }  // namespace lims::sync

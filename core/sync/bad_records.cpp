@@ -6,9 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "codec/api_json.hpp"
+#include "codec/json_write.hpp"
 #include "codec/record_line.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/log.hpp"
 #include "kafka/admin.hpp"
 
@@ -27,14 +28,14 @@ std::optional<std::string_view> present_bytes(const char* data, std::size_t size
 
 }  // namespace
 
-void SkipBadRecords::reject(const codec::RawRecord&, std::string_view reason) {
+Verdict SkipBadRecords::reject(const codec::RawRecord&, std::string_view reason) {
   log::warn("skipped bad record " + std::string(reason));
+  return Verdict::carry_on();
 }
 
-void FailOnBadRecord::reject(const codec::RawRecord&, std::string_view reason) {
-  throw Error(
-      "bad record " + std::string(reason) + " (--on-bad-record=fail; its offset is not committed)",
-      ExitCode::data);
+Verdict FailOnBadRecord::reject(const codec::RawRecord&, std::string_view reason) {
+  return Verdict::stop_with("bad record " + std::string(reason) +
+                            " (--on-bad-record=fail; its offset is not committed)");
 }
 
 DeadLetterTopic::DeadLetterTopic(Config config) : config_(std::move(config)) {
@@ -65,7 +66,7 @@ DeadLetterTopic::DeadLetterTopic(Config config) : config_(std::move(config)) {
       producer, [this](std::uint64_t tag, std::string_view error) { delivered(tag, error); });
 }
 
-void DeadLetterTopic::reject(const codec::RawRecord& record, std::string_view reason) {
+Verdict DeadLetterTopic::reject(const codec::RawRecord& record, std::string_view reason) {
   const RecordOrigin& o = record.origin;
   Letter letter;
   letter.key = std::string(bytes_of(record.key, record.key_size));
@@ -94,6 +95,7 @@ void DeadLetterTopic::reject(const codec::RawRecord& record, std::string_view re
   }
   produce(tag, *kept);
   log::warn("dead-lettered to " + config_.topic + ": " + std::string(reason));
+  return Verdict::carry_on();
 }
 
 void DeadLetterTopic::produce(std::uint64_t tag, const Letter& letter) {
@@ -166,11 +168,9 @@ std::string dead_letter_json(const codec::RawRecord& record, std::string_view re
 }
 
 DeadLetterFile::DeadLetterFile(const std::string& path, std::string group)
-    : path_(path), group_(std::move(group)), file_(std::fopen(path.c_str(), "ae")) {
-  if (!file_)
-    throw Error("cannot open dead-letter file " + path + ": " + std::strerror(errno),
-                ExitCode::usage);
-}
+    : path_(path),
+      group_(std::move(group)),
+      file_(open_file(path, "a", "dead-letter file", ExitCode::usage)) {}
 
 DeadLetterFile::~DeadLetterFile() {
   try {
@@ -178,25 +178,25 @@ DeadLetterFile::~DeadLetterFile() {
   } catch (const std::exception& e) {
     log::error(e.what());
   }
-  std::fclose(file_);
 }
 
-void DeadLetterFile::reject(const codec::RawRecord& record, std::string_view reason) {
+Verdict DeadLetterFile::reject(const codec::RawRecord& record, std::string_view reason) {
   std::string line = dead_letter_json(record, reason, group_);
   line += '\n';
   {
     std::lock_guard lock(mutex_);
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size())
+    if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size())
       throw Error("writing dead-letter file " + path_ + ": " + std::strerror(errno));
     dirty_ = true;
   }
   log::warn("dead-lettered to " + path_ + ": " + std::string(reason));
+  return Verdict::carry_on();
 }
 
 void DeadLetterFile::flush() {
   std::lock_guard lock(mutex_);
   if (!dirty_) return;
-  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)
+  if (std::fflush(file_.get()) != 0 || ::fsync(::fileno(file_.get())) != 0)
     throw Error("writing dead-letter file " + path_ + ": " + std::strerror(errno));
   dirty_ = false;
 }

@@ -14,6 +14,7 @@
 
 #include "codec/decode.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "kafka/producer.hpp"
 
 namespace lims::sync {
@@ -27,34 +28,40 @@ class UnkeptError : public Error {
   using Error::Error;
 };
 
+/// What the stream does after handing a rejected record to a sink.
+struct Verdict {
+  bool stop = false;  // end the run at this record, its offset uncommitted (exit 4)
+  std::string why;    // the error the run ends with, when it stops
+
+  static Verdict carry_on() { return {}; }
+  static Verdict stop_with(std::string why) { return {true, std::move(why)}; }
+};
+
 class BadRecordSink {
  public:
   virtual ~BadRecordSink() = default;
-  /// Takes one rejected record with its one-line reason. Called from the consuming thread (codec
-  /// rejects) and the store-writing thread (store rejects), possibly at once: must be
-  /// thread-safe. Throws lims::Error only to end the run (FailOnBadRecord, or a dead letter
-  /// that cannot even be queued).
-  virtual void reject(const codec::RawRecord& record, std::string_view reason) = 0;
+  /// Takes one rejected record with its one-line reason, and says whether the run goes on.
+  /// Called from the consuming thread (codec rejects) and the store-writing thread (store
+  /// rejects), possibly at once: must be thread-safe. Throws lims::Error only for a dead letter
+  /// that cannot even be queued.
+  virtual Verdict reject(const codec::RawRecord& record, std::string_view reason) = 0;
   /// Returns once every record rejected so far is safely kept (a dead letter acknowledged, a
   /// file synced), or throws: UnkeptError when a later call may succeed, lims::Error when none
   /// will. The stream calls it before committing offsets past rejected records.
   virtual void flush() {}
 };
 
-/// --on-bad-record
-enum class BadRecordPolicy { dead_letter, skip, fail };
-
 /// Logs each rejected record's reason as one warning line, and drops it.
 class SkipBadRecords final : public BadRecordSink {
  public:
-  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  Verdict reject(const codec::RawRecord& record, std::string_view reason) override;
 };
 
-/// Ends the run at the first rejected record: lims::Error with ExitCode::data (4). Its offset
-/// and everything after it in its partition stay uncommitted.
+/// Ends the run at the first rejected record (the stream then exits 4 with the reason). Its
+/// offset and everything after it in its partition stay uncommitted.
 class FailOnBadRecord final : public BadRecordSink {
  public:
-  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  Verdict reject(const codec::RawRecord& record, std::string_view reason) override;
 };
 
 /// Produces each rejected record, original key and value, to a dead-letter topic with headers
@@ -78,7 +85,7 @@ class DeadLetterTopic final : public BadRecordSink {
   /// Makes sure the topic exists (Config::ensure_topic), then connects its producer. Throws
   /// lims::Error unreachable if the brokers do not answer.
   explicit DeadLetterTopic(Config config);
-  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  Verdict reject(const codec::RawRecord& record, std::string_view reason) override;
   /// Produces again the dead letters that failed, then waits for every dead letter to be
   /// acknowledged (ack_timeout_ms and 1 s at most); throws UnkeptError if some are not.
   void flush() override;
@@ -111,7 +118,7 @@ class DeadLetterFile final : public BadRecordSink {
   /// Opens `path` for appending (lims::Error if it cannot).
   DeadLetterFile(const std::string& path, std::string group);
   ~DeadLetterFile() override;
-  void reject(const codec::RawRecord& record, std::string_view reason) override;
+  Verdict reject(const codec::RawRecord& record, std::string_view reason) override;
   /// Writes out and fsyncs what was appended.
   void flush() override;
 
@@ -119,7 +126,7 @@ class DeadLetterFile final : public BadRecordSink {
   std::string path_;
   std::string group_;
   std::mutex mutex_;
-  std::FILE* file_ = nullptr;
+  File file_;
   bool dirty_ = false;
 };
 

@@ -1,4 +1,4 @@
-#include "sync/batch.hpp"
+#include "sync/copy.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,8 +18,7 @@ namespace {
 
 /// Adds a chunk's results to `stats`; a record the target refused ends the run.
 void count_results(const std::vector<ImageRecord>& records,
-                   std::span<const store::WriteResult> results, Plant plant,
-                   BatchRunStats& stats) {
+                   std::span<const store::WriteResult> results, Plant plant, BatchRunStats& stats) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     switch (results[i].outcome) {
       case store::Outcome::applied:
@@ -43,10 +42,9 @@ void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& reco
   std::vector<store::Write> writes;
   writes.reserve(records.size());
   for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
-  const auto results =
-      checkpoint ? checkpoint->write(target, writes, plant,
-                                     {records.back().version(), records.back().id})
-                 : target.apply(writes);
+  const auto results = checkpoint ? checkpoint->write(target, writes, plant,
+                                                      {records.back().version(), records.back().id})
+                                  : target.apply(writes);
   if (on_acked) on_acked(writes, results);
   count_results(records, results, plant, stats);
 }
@@ -106,9 +104,10 @@ class FileCheckpoint final : public Checkpoint {
       store::CopyPosition p;
       auto plant = (fields >> name >> p.version >> p.id) ? parse_plant(name) : std::nullopt;
       if (!plant)
-        throw Error("checkpoint file " + path_ + ":" + std::to_string(n + 1) +
-                    ": expected \"PLANT VERSION_US ID\" with PLANT potato, tomato or pepper; got \"" +
-                    lines[n] + "\"");
+        throw Error(
+            "checkpoint file " + path_ + ":" + std::to_string(n + 1) +
+            ": expected \"PLANT VERSION_US ID\" with PLANT potato, tomato or pepper; got \"" +
+            lines[n] + "\"");
       positions_[static_cast<std::size_t>(*plant)] = p;
     }
   }
@@ -170,7 +169,8 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
   for (Plant plant : kPlants) {
     std::vector<ImageRecord> records;
     std::set<std::int64_t> seen;
-    const store::CopyPosition after = checkpoint ? checkpoint->position(plant) : store::CopyPosition{};
+    const store::CopyPosition after =
+        checkpoint ? checkpoint->position(plant) : store::CopyPosition{};
     // Records come oldest first, so a stop between chunks leaves a consistent prefix.
     source.scan_after(plant, after, [&](ImageRecord&& r) {
       if (stop) return stats.complete = false;

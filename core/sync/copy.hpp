@@ -1,5 +1,5 @@
 #pragma once
-// The batch synchronizer (sync-batch): copy what changed in one store into another, as the LIMS
+// The copy behind sync-batch: what changed in one store, into another, as the LIMS
 // DB Synchronizer does, with the same stale-event guard as the stream.
 
 #include <array>

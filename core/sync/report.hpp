@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "sync/batch.hpp"
+#include "sync/copy.hpp"
 #include "sync/stream.hpp"
 
 namespace lims::sync {

@@ -1,4 +1,4 @@
-#include "test_kafka.hpp"
+#include "kafka_fixture.hpp"
 
 #include <unistd.h>
 

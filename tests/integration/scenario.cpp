@@ -138,9 +138,10 @@ std::uint64_t malformed_count(const std::vector<Produced>& events) {
       std::count_if(events.begin(), events.end(), [](const auto& e) { return e.malformed; }));
 }
 
-void QuietBadRecords::reject(const codec::RawRecord&, std::string_view reason) {
+sync::Verdict QuietBadRecords::reject(const codec::RawRecord&, std::string_view reason) {
   CHECK(reason.find('@') != std::string_view::npos);  // names topic/partition@offset
   ++count;
+  return sync::Verdict::carry_on();
 }
 
 Prepared prepare(const std::string& stem) {

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "kafka/consumer.hpp"
+#include "kafka_fixture.hpp"
 #include "model/image.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
 #include "sync/stream.hpp"
-#include "test_kafka.hpp"
 
 namespace lims::test {
 
@@ -67,7 +67,7 @@ std::uint64_t malformed_count(const std::vector<Produced>& events);
 /// Counts rejected records, checking each reason names its topic/partition@offset.
 class QuietBadRecords final : public sync::BadRecordSink {
  public:
-  void reject(const codec::RawRecord&, std::string_view reason) override;
+  sync::Verdict reject(const codec::RawRecord&, std::string_view reason) override;
   std::atomic<std::uint64_t> count{0};
 };
 

@@ -106,7 +106,10 @@ std::vector<DeadLetter> read_all(const std::string& topic) {
 class RecordingSink final : public sync::BadRecordSink {
  public:
   explicit RecordingSink(bool fail_flush = false) : fail_flush_(fail_flush) {}
-  void reject(const codec::RawRecord&, std::string_view) override { ++rejected; }
+  sync::Verdict reject(const codec::RawRecord&, std::string_view) override {
+    ++rejected;
+    return sync::Verdict::carry_on();
+  }
   void flush() override {
     ++flushes;
     if (fail_flush_) throw Error("dead letters not acknowledged");
@@ -122,8 +125,8 @@ class RecordingSink final : public sync::BadRecordSink {
 class CountingFlushes final : public sync::BadRecordSink {
  public:
   explicit CountingFlushes(sync::BadRecordSink& inner) : inner_(inner) {}
-  void reject(const codec::RawRecord& record, std::string_view reason) override {
-    inner_.reject(record, reason);
+  sync::Verdict reject(const codec::RawRecord& record, std::string_view reason) override {
+    return inner_.reject(record, reason);
   }
   void flush() override {
     {

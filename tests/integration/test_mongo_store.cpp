@@ -11,9 +11,9 @@
 #include <fstream>
 
 #include "skip.hpp"
-#include "store_contract.hpp"
 #include "store/mongo_bson.hpp"
-#include "sync/batch.hpp"
+#include "store_contract.hpp"
+#include "sync/copy.hpp"
 
 namespace lims {
 namespace {

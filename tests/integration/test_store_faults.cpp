@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "codec/api_json.hpp"
-#include "kafka/producer.hpp"
 #include "forwarding_store.hpp"
 #include "http/handlers.hpp"
+#include "kafka/producer.hpp"
 #include "scenario.hpp"
 #include "store/image_store.hpp"
 #include "sync/bad_records.hpp"
@@ -78,55 +78,18 @@ void check_final_state(store::ImageStore& store, const std::set<std::int64_t>& r
   }
 }
 
-/// A store in front of another that fails transiently while `down`, and refuses given ids for
-/// good; it counts attempts and wakes waiters on each.
-class FaultyStore final : public test::ForwardingStore {
- public:
-  explicit FaultyStore(store::ImageStore& inner) : ForwardingStore(inner) {}
-  std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
-    {
-      std::lock_guard lock(mutex_);
-      ++attempts_;
-      cv_.notify_all();
-      if (down_) throw store::TransientError("store test: connection refused");
-    }
-    std::vector<store::WriteResult> results = inner_.apply(writes);
-    for (std::size_t i = 0; i < writes.size(); ++i)
-      if (writes[i].upsert && refused.count(writes[i].id)) {
-        results[i] = {store::Outcome::failed, "refused by the test"};
-        inner_.apply(std::vector<store::Write>{{writes[i].plant, writes[i].id, true, nullptr}});
-      }
-    return results;
-  }
-  std::string describe() const override { return "faulty " + inner_.describe(); }
-
-  void set_down(bool down) {
-    std::lock_guard lock(mutex_);
-    down_ = down;
-  }
-  /// Waits until apply() has been called `n` more times.
-  void wait_attempts(int n) {
-    std::unique_lock lock(mutex_);
-    const int target = attempts_ + n;
-    REQUIRE(cv_.wait_for(lock, std::chrono::seconds(30), [&] { return attempts_ >= target; }));
-  }
-  std::set<std::int64_t> refused;
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool down_ = false;
-  int attempts_ = 0;
-};
-
+/// Keeps each rejected record's reason, key and value.
 class CountingSink final : public sync::BadRecordSink {
  public:
-  void reject(const codec::RawRecord&, std::string_view reason) override {
+  sync::Verdict reject(const codec::RawRecord& r, std::string_view reason) override {
     std::lock_guard lock(mutex);
     reasons.emplace_back(reason);
+    keys.emplace_back(r.key ? std::string(r.key, r.key_size) : "");
+    values.emplace_back(r.value ? std::string(r.value, r.value_size) : "");
+    return sync::Verdict::carry_on();
   }
   std::mutex mutex;
-  std::vector<std::string> reasons;
+  std::vector<std::string> reasons, keys, values;
 };
 
 /// Waits (bounded) until `done` holds.
@@ -140,7 +103,7 @@ void wait_for(const sync::StreamSync& stream,
 TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses nothing") {
   const auto topics = produce_versions("outage");
   auto inner = store::open_store("sqlite::memory:");
-  FaultyStore store(*inner);
+  test::FaultyStore store(*inner);
   CountingSink bad;
   sync::StreamOptions options;
   options.exit_at_end = true;
@@ -168,13 +131,14 @@ TEST_CASE("fault: a store outage pauses fetching, keeps the batch and loses noth
   const auto backing_off = readyz();
   CHECK(backing_off.status == 503);
   CHECK(backing_off.body.find("backing off: the store is failing") != std::string::npos);
-  store.wait_attempts(8);  // several retries, with the consumer paused meanwhile
+  REQUIRE(store.wait_attempts(store.attempts() +
+                              8));  // several retries, with the consumer paused meanwhile
   const std::uint64_t committed = c.committed_records;
   const std::uint64_t in_hand = c.records - committed;
   // The batch being retried plus the one filled meanwhile: no more is fetched while paused.
   CHECK(in_hand <= 2 * options.batch_max_events + 1);
   CHECK(c.backing_off);
-  store.wait_attempts(4);
+  REQUIRE(store.wait_attempts(store.attempts() + 4));
   CHECK(c.records - c.committed_records == in_hand);  // paused: nothing more came in
   CHECK(c.committed_records == committed);            // and nothing was committed
   store.set_down(false);
@@ -226,7 +190,7 @@ TEST_CASE("fault: a locked SQLite file is waited out, then the stream goes on") 
 TEST_CASE("fault: a record the store refuses is dead-lettered alone") {
   const auto topics = produce_versions("refused");
   auto inner = store::open_store("sqlite::memory:");
-  FaultyStore store(*inner);
+  test::FaultyStore store(*inner);
   store.refused = {7, 42};
   CountingSink bad;
   sync::StreamOptions options;
@@ -240,8 +204,18 @@ TEST_CASE("fault: a record the store refuses is dead-lettered alone") {
   // one write): at least once per plant and id, at most once per version.
   CHECK(bad.reasons.size() >= 3 * store.refused.size());
   CHECK(bad.reasons.size() <= 3 * store.refused.size() * kVersions);
-  for (const auto& reason : bad.reasons)
-    CHECK(reason.find(": store: refused by the test") != std::string::npos);
+  for (std::size_t i = 0; i < bad.reasons.size(); ++i) {
+    CAPTURE(bad.reasons[i]);
+    CHECK(bad.reasons[i].find(": store: refused by the test") != std::string::npos);
+    CHECK(bad.reasons[i].find("no longer holds") == std::string::npos);
+    // The dead letter holds the record's original bytes, read again from Kafka.
+    const std::int64_t id = std::stoll(bad.keys[i]);
+    CHECK(store.refused.count(id));
+    bool original = false;
+    for (int v = 1; v <= kVersions; ++v)
+      original = original || bad.values[i] == codec::to_event_json(version_of(id, v));
+    CHECK(original);
+  }
   CHECK(stream.counters().committed_records == kEvents);
   check_final_state(*inner, store.refused);
 }

@@ -7,7 +7,7 @@
 
 #include "scenario.hpp"
 #include "store/image_store.hpp"
-#include "sync/batch.hpp"
+#include "sync/copy.hpp"
 #include "sync/stream.hpp"
 
 namespace lims {

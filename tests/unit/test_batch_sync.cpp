@@ -9,7 +9,7 @@
 
 #include "forwarding_store.hpp"
 #include "store_contract.hpp"
-#include "sync/batch.hpp"
+#include "sync/copy.hpp"
 #include "sync/report.hpp"
 
 namespace lims {
@@ -157,8 +157,8 @@ TEST_CASE("batch: a target lost part way keeps a checkpoint that is never ahead 
     FailingAfter failing(*target, allowed);
     CHECK_THROWS_AS(s.run_into(failing), Error);
     // Chunks of 2: `allowed` chunks and their positions landed, nothing after them.
-    const auto at = target->load_position("sync-batch incremental " + s.source->identity() +
-                                          " tomato");
+    const auto at =
+        target->load_position("sync-batch incremental " + s.source->identity() + " tomato");
     CHECK(target->count(Plant::tomato) == 2 * allowed);
     if (allowed == 0)
       CHECK_FALSE(at.has_value());

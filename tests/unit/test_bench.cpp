@@ -10,9 +10,7 @@
 
 #include "bench/report.hpp"
 #include "bench/visibility.hpp"
-#include "metrics/scrape.hpp"
 #include "store_contract.hpp"
-#include "sync/ack_log.hpp"
 
 namespace lims {
 namespace {
@@ -49,8 +47,8 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
-bench::ProducedEvent change(Plant plant, std::int64_t id, Micros version, Micros written_at) {
-  return {bench::Job::metadata, plant, id, version, 1000, 900, written_at};
+sim::ProducedEvent change(Plant plant, std::int64_t id, Micros version, Micros written_at) {
+  return {sim::Job::metadata, plant, id, version, 1000, 900, written_at};
 }
 
 }  // namespace
@@ -62,8 +60,8 @@ TEST_CASE("bench: a change is visible from the first ack of its key not older th
                          "tomato,1,100,150\n"   // an older version of tomato 1
                          "pepper,1,200,210\n";  // another plant, same id
   bench::Visibility v(acks);
-  std::vector<bench::ProducedEvent> events = {change(Plant::tomato, 1, 200, 201),
-                                              change(Plant::pepper, 1, 200, 202)};
+  std::vector<sim::ProducedEvent> events = {change(Plant::tomato, 1, 200, 201),
+                                            change(Plant::pepper, 1, 200, 202)};
   v.read_acks();
   CHECK(v.resolve(events) == 1);
   CHECK(v.visible_at(0) == 0);
@@ -89,33 +87,6 @@ TEST_CASE("bench: a malformed ack line names the file and the line") {
   bench::Visibility v(acks);
   const std::string expected = acks + ":3: expected plant,id";
   CHECK_THROWS_WITH(v.read_acks(), doctest::Contains(expected.c_str()));
-}
-
-TEST_CASE("bench: the ack log lists applied upserts only, one line each") {
-  TempDir dir;
-  const std::string path = dir.file("acks.csv");
-  sync::AckLog log(path);
-  const ImageRecord a = test::sample_record(7, 5);
-  std::vector<store::Write> writes = {test::upsert_of(Plant::potato, a),
-                                      test::upsert_of(Plant::pepper, a),
-                                      {Plant::tomato, 3, true, nullptr}};
-  std::vector<store::WriteResult> results = {
-      {store::Outcome::applied, ""}, {store::Outcome::stale, ""}, {store::Outcome::deleted, ""}};
-  log.observer()(writes, results);
-  const auto lines = lines_of(path);
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0] == "plant,id,version_us,acked_us");
-  CHECK(lines[1].starts_with("potato,7," + std::to_string(a.version()) + ","));
-}
-
-TEST_CASE("metrics: sample_sum adds every label set of one metric and nothing else") {
-  const std::string text =
-      "# HELP lims_x_total x\n# TYPE lims_x_total counter\n"
-      "lims_x_total{plant=\"potato\"} 2\nlims_x_total{plant=\"a b}\"} 3.5\n"
-      "lims_x_total_other 100\nlims_x_totally 7\n";
-  CHECK(metrics::sample_sum(text, "lims_x_total") == doctest::Approx(5.5));
-  CHECK(metrics::sample_sum("lims_y 4\n", "lims_y") == doctest::Approx(4));
-  CHECK_FALSE(metrics::sample_sum(text, "lims_missing").has_value());
 }
 
 TEST_CASE("bench: the summary's percentiles, SLA share, rates and cost") {

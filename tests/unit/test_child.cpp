@@ -16,6 +16,7 @@
 #include <string>
 
 #include "bench/child.hpp"
+#include "common/process.hpp"
 
 namespace lims {
 namespace {
@@ -52,7 +53,9 @@ TEST_CASE("bench: a child leads a process group of its own and inherits no descr
   // Field 5 of /proc/PID/stat is the process group; `test` and `read` are built into sh.
   const std::string out = run_sh(
       "read -r pid comm state ppid pgrp rest < /proc/$$/stat; echo \"pgrp=$((pgrp == $$))\"; "
-      "test -e /proc/$$/fd/" + std::to_string(extra) + " && echo fd=open || echo fd=closed; "
+      "test -e /proc/$$/fd/" +
+      std::to_string(extra) +
+      " && echo fd=open || echo fd=closed; "
       "echo \"parent=$LIMS_BENCH_PARENT_PID\"");
   ::close(extra);
   CHECK(out.find("pgrp=1\n") != std::string::npos);
@@ -62,14 +65,14 @@ TEST_CASE("bench: a child leads a process group of its own and inherits no descr
 
 TEST_CASE("bench: follow_parent holds only in a child whose named parent is its parent") {
   ::unsetenv("LIMS_BENCH_PARENT_PID");
-  CHECK(bench::follow_parent());  // not a child of bench: nothing to do
+  CHECK(follow_parent());  // not a child of bench: nothing to do
   ::setenv("LIMS_BENCH_PARENT_PID", std::to_string(::getppid()).c_str(), 1);
-  CHECK(bench::follow_parent());
+  CHECK(follow_parent());
   int signal = 0;
   ::prctl(PR_GET_PDEATHSIG, &signal);
   CHECK(signal == SIGTERM);
   ::setenv("LIMS_BENCH_PARENT_PID", "1", 1);  // its parent died: it was re-parented
-  CHECK_FALSE(bench::follow_parent());
+  CHECK_FALSE(follow_parent());
   ::unsetenv("LIMS_BENCH_PARENT_PID");
   ::prctl(PR_SET_PDEATHSIG, 0);
 }
@@ -99,8 +102,8 @@ bench::ChildUsage stop_idle_child(const std::string& on_term, double grace_s) {
   TempLog log;
   ReadyPipe ready;
   bench::Child child(
-      {"/bin/sh", "-c", "trap '" + on_term + "' TERM; echo ready > " + ready.name.path +
-                            "; sleep 60 & wait"},
+      {"/bin/sh", "-c",
+       "trap '" + on_term + "' TERM; echo ready > " + ready.name.path + "; sleep 60 & wait"},
       log.path);
   REQUIRE(ready.wait());
   const auto usage = child.stop(grace_s);

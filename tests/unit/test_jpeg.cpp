@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
-#include "bench/jpeg.hpp"
 #include "common/error.hpp"
+#include "sim/jpeg.hpp"
 
 namespace {
 
@@ -43,7 +43,7 @@ Decoded decode(std::vector<std::uint8_t>& jpeg) {
 }  // namespace
 
 TEST_CASE("jpeg: output is a complete JPEG that decodes to a leaf on soil") {
-  std::vector<std::uint8_t> jpeg = lims::bench::make_leaf_jpeg(42, 30000);
+  std::vector<std::uint8_t> jpeg = lims::sim::make_leaf_jpeg(42, 30000);
   REQUIRE(jpeg.size() > 4);
   CHECK(jpeg[0] == 0xFF);
   CHECK(jpeg[1] == 0xD8);
@@ -72,9 +72,9 @@ TEST_CASE("jpeg: output is a complete JPEG that decodes to a leaf on soil") {
 }
 
 TEST_CASE("jpeg: deterministic per seed, different across seeds") {
-  const auto a = lims::bench::make_leaf_jpeg(7, 15000);
-  const auto b = lims::bench::make_leaf_jpeg(7, 15000);
-  const auto c = lims::bench::make_leaf_jpeg(8, 15000);
+  const auto a = lims::sim::make_leaf_jpeg(7, 15000);
+  const auto b = lims::sim::make_leaf_jpeg(7, 15000);
+  const auto c = lims::sim::make_leaf_jpeg(8, 15000);
   CHECK(a == b);
   CHECK(a != c);
 }
@@ -82,7 +82,7 @@ TEST_CASE("jpeg: deterministic per seed, different across seeds") {
 TEST_CASE("jpeg: size within 10% of the target") {
   for (const std::size_t target : {std::size_t{15000}, std::size_t{30000}, std::size_t{60000}}) {
     for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3}}) {
-      std::vector<std::uint8_t> jpeg = lims::bench::make_leaf_jpeg(seed, target);
+      std::vector<std::uint8_t> jpeg = lims::sim::make_leaf_jpeg(seed, target);
       CAPTURE(target);
       CAPTURE(seed);
       CAPTURE(jpeg.size());
@@ -95,7 +95,7 @@ TEST_CASE("jpeg: size within 10% of the target") {
 
 TEST_CASE("jpeg: the ends of the supported range decode") {
   for (const std::size_t target : {std::size_t{4000}, std::size_t{200000}}) {
-    std::vector<std::uint8_t> jpeg = lims::bench::make_leaf_jpeg(99, target);
+    std::vector<std::uint8_t> jpeg = lims::sim::make_leaf_jpeg(99, target);
     CAPTURE(target);
     CAPTURE(jpeg.size());
     CHECK(jpeg.size() * 10 >= target * 9);
@@ -105,7 +105,7 @@ TEST_CASE("jpeg: the ends of the supported range decode") {
 }
 
 TEST_CASE("jpeg: an impossible target size is an error") {
-  CHECK_THROWS_AS(lims::bench::make_leaf_jpeg(1, 0), lims::Error);
-  CHECK_THROWS_AS(lims::bench::make_leaf_jpeg(1, 100), lims::Error);
-  CHECK_THROWS_AS(lims::bench::make_leaf_jpeg(1, std::size_t{1} << 30), lims::Error);
+  CHECK_THROWS_AS(lims::sim::make_leaf_jpeg(1, 0), lims::Error);
+  CHECK_THROWS_AS(lims::sim::make_leaf_jpeg(1, 100), lims::Error);
+  CHECK_THROWS_AS(lims::sim::make_leaf_jpeg(1, std::size_t{1} << 30), lims::Error);
 }

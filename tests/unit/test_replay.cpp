@@ -12,11 +12,11 @@
 #include <string>
 #include <variant>
 
-#include "bench/replay_merge.hpp"
-#include "bench/replay_play.hpp"
 #include "codec/record_line.hpp"
 #include "codec/time.hpp"
 #include "common/error.hpp"
+#include "replay/merge.hpp"
+#include "replay/play.hpp"
 
 namespace lims {
 namespace {
@@ -142,28 +142,28 @@ TEST_CASE("replay: a bad line is named by file, line and field") {
 
 TEST_CASE("replay: the merge goes by time across partitions, by offset within one") {
   // p0's timestamps go back in time (30 after 50): its order still holds.
-  const std::vector<bench::CapturedStamp> records = {
+  const std::vector<replay::CapturedStamp> records = {
       {"potato", 0, 0, 10}, {"potato", 0, 1, 50}, {"potato", 0, 2, 30},
       {"potato", 1, 0, 20}, {"potato", 1, 1, 40}, {"tomato", 0, 0, 35},
   };
-  const auto merged = bench::merge_by_time(records);
+  const auto merged = replay::merge_by_time(records);
   CHECK(merged.order == std::vector<std::size_t>{0, 3, 5, 4, 1, 2});
   CHECK(merged.time_ms == std::vector<std::int64_t>{10, 50, 30, 20, 40, 35});
 }
 
 TEST_CASE("replay: the merge sorts a partition by offset and breaks ties by input order") {
-  const std::vector<bench::CapturedStamp> records = {
+  const std::vector<replay::CapturedStamp> records = {
       {"t", 0, 5, 100}, {"t", 1, 0, 100}, {"t", 0, 4, 100}, {"u", 0, 0, 100}, {"t", 0, 4, 100},
   };
   // t/0 by offset: 4 (index 2), 4 (index 4, a duplicate keeps its place), 5 (index 0).
-  CHECK(bench::merge_by_time(records).order == std::vector<std::size_t>{1, 2, 3, 4, 0});
+  CHECK(replay::merge_by_time(records).order == std::vector<std::size_t>{1, 2, 3, 4, 0});
 }
 
 TEST_CASE("replay: an unknown timestamp takes its partition's previous one, else its next") {
-  const std::vector<bench::CapturedStamp> records = {
+  const std::vector<replay::CapturedStamp> records = {
       {"t", 0, 0, -1}, {"t", 0, 1, 70}, {"t", 0, 2, -1}, {"t", 1, 0, -1}, {"t", 2, 0, 60},
   };
-  const auto merged = bench::merge_by_time(records);
+  const auto merged = replay::merge_by_time(records);
   CHECK(merged.time_ms == std::vector<std::int64_t>{70, 70, 70, 0, 60});
   CHECK(merged.order == std::vector<std::size_t>{3, 4, 0, 1, 2});
 }
@@ -171,7 +171,7 @@ TEST_CASE("replay: an unknown timestamp takes its partition's previous one, else
 TEST_CASE("replay: the merge keeps every key's order on random captures") {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {
-    std::vector<bench::CapturedStamp> records;
+    std::vector<replay::CapturedStamp> records;
     std::map<int, std::int64_t> next_offset;
     const int n = 1 + static_cast<int>(rng() % 200);
     for (int i = 0; i < n; ++i) {
@@ -180,7 +180,7 @@ TEST_CASE("replay: the merge keeps every key's order on random captures") {
                          static_cast<std::int64_t>(rng() % 1000) - 1});
     }
     std::shuffle(records.begin(), records.end(), rng);  // file order need not be offset order
-    const auto merged = bench::merge_by_time(records);
+    const auto merged = replay::merge_by_time(records);
     REQUIRE(merged.order.size() == records.size());
     std::vector<bool> seen(records.size());
     std::map<int, std::int64_t> last;  // per partition: the offset played last
@@ -196,14 +196,14 @@ TEST_CASE("replay: the merge keeps every key's order on random captures") {
 
 TEST_CASE("replay: with timestamps that grow in each partition, the merge is in time order") {
   std::mt19937 rng(11);
-  std::vector<bench::CapturedStamp> records;
+  std::vector<replay::CapturedStamp> records;
   std::vector<std::int64_t> clock(3, 0);
   for (int i = 0; i < 300; ++i) {
     const int p = static_cast<int>(rng() % 3);
     clock[p] += rng() % 50;
     records.push_back({"t", p, i, clock[p]});
   }
-  const auto merged = bench::merge_by_time(records);
+  const auto merged = replay::merge_by_time(records);
   for (std::size_t k = 1; k < merged.order.size(); ++k)
     CHECK(records[merged.order[k - 1]].timestamp_ms <= records[merged.order[k]].timestamp_ms);
 }
@@ -232,7 +232,7 @@ TEST_CASE("replay: a capture is checked whole, then read in play order") {
   };
   for (const auto& r : lines) text += line_of(r) + "\n\n";  // blank lines are skipped
   const std::string path = temp_capture(text);
-  bench::Capture capture(path);
+  replay::Capture capture(path);
   REQUIRE(capture.size() == 3);
   CHECK(capture.order() == std::vector<std::size_t>{1, 0, 2});
   for (std::size_t i = 0; i < 3; ++i) CHECK(capture.read(i) == lines[i]);
@@ -244,29 +244,14 @@ TEST_CASE("replay: a capture with a bad line is refused with file:line, exit 2")
   const std::string path = temp_capture(line_of(example()) + "\n\n" +
                                         R"({"topic":"x","partition":0,"offset":0})" + "\n");
   try {
-    bench::Capture capture(path);
+    replay::Capture capture(path);
     FAIL("a bad line was accepted");
   } catch (const Error& e) {
     CHECK(std::string(e.what()) == path + ":3: timestamp: expected the field; it is missing");
     CHECK(e.code() == ExitCode::usage);
   }
   ::unlink(path.c_str());
-  CHECK_THROWS_AS(bench::Capture("/nonexistent/capture"), Error);
-}
-
-// ---- --since
-// --------------------------------------------------------------------------------------
-
-TEST_CASE("replay: durations for --since") {
-  using codec::parse_duration;
-  constexpr Micros s = 1'000'000;
-  CHECK(parse_duration("90s") == 90 * s);
-  CHECK(parse_duration("30m") == 1800 * s);
-  CHECK(parse_duration("1h30m") == 5400 * s);
-  CHECK(parse_duration("2d") == 172800 * s);
-  CHECK(parse_duration("0s") == 0);
-  for (const char* bad : {"", "h", "1", "1x", "-1h", "1.5h", "1h 30m", "99999999999999s", "40000d"})
-    CHECK_MESSAGE(!parse_duration(bad), bad);
+  CHECK_THROWS_AS(replay::Capture("/nonexistent/capture"), Error);
 }
 
 }  // namespace lims
