@@ -14,7 +14,8 @@
   is named), or is read by a script or test of the repository;
 - every lims_* metric name is one the code registers (histograms also as _bucket, _sum and
   _count; `lims_x_*` as a prefix of one);
-- every relative link and image resolves, anchors included;
+- every relative link and image resolves, anchors included, and every repository path named in
+  a code span of prose (`core/sync/stream.hpp`, `tests/e2e/`, `bench/*.sh`) exists;
 - no path of one machine (/work/, /home/, /root/) appears.
 Stdlib only. Exits 0 when all hold, 1 with one line per problem otherwise, 2 on bad usage.
 """
@@ -44,8 +45,8 @@ SEPARATORS = {"|", "||", "&&", ";", "&", ">", ">>", "2>", "<", "2>&1"}
 def tracked_files():
     """The repository's files: git's list in a checkout, else every file but build trees."""
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], check=True,
-                             capture_output=True).stdout
+        out = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
+                              "--exclude-standard"], check=True, capture_output=True).stdout
         return [REPO / p for p in out.decode().split("\0") if p]
     except (OSError, subprocess.CalledProcessError):
         files = []
@@ -53,6 +54,35 @@ def tracked_files():
             dirs[:] = [d for d in dirs if d != ".git" and not d.startswith("build")]
             files += [Path(root) / n for n in names]
         return files
+
+
+REPO_PATH = re.compile(r"^[\w.-]+(/[\w.*-]+)*/?$")
+
+
+class RepoPaths:
+    """The repository's files and directories, to tell whether a path a doc names exists (or is
+    one a build or an install makes, which git ignores)."""
+
+    def __init__(self):
+        self.files = {p.relative_to(REPO).as_posix() for p in tracked_files()}
+        self.dirs = {parent.as_posix() for f in self.files for parent in Path(f).parents}
+        self.top = {d for d in self.dirs if "/" not in d and d != "."}
+
+    def names_one(self, span):
+        """True when `span` is a path under one of the repository's top directories."""
+        return "/" in span and REPO_PATH.match(span) and span.split("/")[0] in self.top
+
+    def exists(self, span):
+        import fnmatch
+        path = span.rstrip("/")
+        if "*" in path:
+            return any(fnmatch.fnmatchcase(f, path) for f in self.files)
+        if path in self.files or path in self.dirs:
+            return True
+        # What a build or an install makes (build trees, node_modules) is ignored by git.
+        ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path],
+                                 capture_output=True)
+        return ignored.returncode == 0
 
 
 def check_standalone():
@@ -295,6 +325,7 @@ def check_docs(lims):
     docs = [REPO / "README.md"] + sorted(REPO.glob("docs/**/*.md")) + \
         sorted(REPO.glob("manifests/**/*.md"))
     parsed = {p: Doc(p, commands) for p in docs}
+    paths = RepoPaths()
 
     def bad(doc, n, what):
         problems.append(f"{doc.rel}:{n}: {what}")
@@ -344,6 +375,11 @@ def check_docs(lims):
                         m = FLAG_TOKEN.match(tok)
                         if m and m.group(1).startswith("--") and m.group(1) not in attributed:
                             check_flag(doc, n, section, m.group(1))
+            if not in_code:
+                for span in code_spans(line):
+                    first = span.split()[0] if span.split() else ""
+                    if paths.names_one(first) and not paths.exists(first):
+                        bad(doc, n, f"{first} does not exist in the repository")
             for env in set(ENV_TOKEN.findall(line)) - attributed:
                 check_env(doc, n, None if in_code else section, env)
             # Metrics.
@@ -402,7 +438,8 @@ def selftest(lims):
                      "`lims_events_total`, `lims_x_seconds_bucket`, `lims_events_*`.\n\n"
                      "```\nLIMS_STORE=sqlite:x lims consume \\\n  --exit-at-end\n```\n\n"
                      "| flag | environment | subcommands |\n|---|---|---|\n"
-                     "| `--store` | `LIMS_STORE` | consume, get-image |\n",
+                     "| `--store` | `LIMS_STORE` | consume, get-image |\n\n"
+                     "The code: `core/m.cpp`, `core/*.cpp`, `scripts/`.\n",
         "docs/chart.svg": "<svg/>",
         "core/m.cpp": 'r.counter("lims_events_total", "h"); r.histogram(\n  "lims_x_seconds", "h");\n',
     }
@@ -413,7 +450,9 @@ def selftest(lims):
                      .replace("lims_events_total", "lims_events_totl")
                      .replace("--exit-at-end", "--exit-at-start")
                      .replace("consume, get-image", "consume, get-image, sync-batch")
-                     .replace("LIMS_BROKERS", "LIMS_BROKER") +
+                     .replace("LIMS_BROKERS", "LIMS_BROKER")
+                     .replace("`core/*.cpp`", "`core/*.hpp`").replace("`scripts/`", "`script/x`")
+                     .replace("`core/m.cpp`", "`core/gone.cpp`") +
                      "Output: /work/x/lims.db\n" + "See " + OUTSIDE + "/notes.\n",
     }
     expected = ["README.md:1: `lims consume` has no option --grup",
@@ -424,7 +463,8 @@ def selftest(lims):
                 "docs/a.md:6: lims_events_totl is not a metric",
                 "docs/a.md:9: `lims consume` has no option --exit-at-start",
                 "docs/a.md:15: `lims sync-batch` has no option --store",
-                "docs/a.md:16: a path of one machine"]
+                "docs/a.md:17: core/gone.cpp does not exist", "docs/a.md:17: core/*.hpp does not",
+                "docs/a.md:18: a path of one machine"]
     failures = []
     for files, want_code, want in ((good, 0, []), ({**good, **bad}, 1, expected)):
         with tempfile.TemporaryDirectory() as root:
@@ -437,7 +477,7 @@ def selftest(lims):
                                      capture_output=True)
                 code = out.returncode
                 if mode[0] == "standalone":
-                    want_here = ["docs/a.md:17: refers to"] if want else []
+                    want_here = ["docs/a.md:19: refers to"] if want else []
                 else:
                     want_here = want
                 if code != want_code:
