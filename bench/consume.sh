@@ -4,7 +4,9 @@
 # Pre-fills a dev-broker with EVENTS events of ~30 kB over PARTITIONS partitions per topic
 # (under the embedded Kafka's 5 MiB per partition), then consumes them RUNS times with each
 # consumer, each run a new group into a fresh store, and prints every run, the medians (steady
-# rate, peak RSS) and the ratio of the medians.
+# rate, CPU time per event, peak RSS) and the ratios of the medians. CPU time is the process's
+# user + system time over the whole run (start-up and group join included) divided by the
+# events read: a figure that moves less between machines than a rate.
 #
 #   bench/consume.sh [PATH/TO/lims]   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1
 set -euo pipefail
@@ -36,7 +38,7 @@ cat "$WORK/simulate.err" >&2
 
 # measure NAME COMMAND... (the command gets GROUP and STORE_PATH appended in that order)
 measure() {
-  local name=$1 run summary records rate mbs rss_kib
+  local name=$1 run summary records rate mbs rss_kib cpu_s
   shift
   for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/bench.db*
@@ -46,8 +48,10 @@ measure() {
     rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
     mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
     rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
+    cpu_s=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$WORK/run.err")
     [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
-    echo "$name,$run,$records,$rate,$mbs,$((rss_kib / 1024))"
+    echo "$name,$run,$records,$rate,$mbs,$(awk -v c="$cpu_s" -v n="$records" \
+      'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024))"
   done
 }
 lims_consume() {  # GROUP STORE_PATH
@@ -56,7 +60,7 @@ lims_consume() {  # GROUP STORE_PATH
 export -f lims_consume
 export LIMS BROKERS
 
-echo "consumer,run,records,events_per_s,mb_per_s,peak_rss_mib"
+echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib"
 {
   measure lims bash -c 'lims_consume "$@"' _
   if [[ $BASELINE == 1 ]]; then
@@ -66,14 +70,16 @@ echo "consumer,run,records,events_per_s,mb_per_s,peak_rss_mib"
 /usr/bin/python3 - "$WORK/runs.csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]),
-                           fieldnames=["consumer", "run", "records", "eps", "mbs", "rss"]))
+                           fieldnames=["consumer", "run", "records", "eps", "mbs", "cpu", "rss"]))
 medians = {}
 for name in dict.fromkeys(r["consumer"] for r in rows):
     mine = [r for r in rows if r["consumer"] == name]
     med = lambda k: statistics.median(float(r[k]) for r in mine)
-    medians[name] = med("eps")
+    medians[name] = {k: med(k) for k in ("eps", "cpu", "rss")}
     print(f"{name}: median of {len(mine)} runs: {med('eps'):.0f} events/s, "
-          f"{med('mbs'):.1f} MB/s, peak RSS {med('rss'):.0f} MiB")
-if "python" in medians and medians["python"]:
-    print(f"lims / python: {medians['lims'] / medians['python']:.1f}x the events/s")
+          f"{med('mbs'):.1f} MB/s, {med('cpu'):.0f} us CPU per event, peak RSS {med('rss'):.0f} MiB")
+if "python" in medians and medians["python"]["eps"] and medians["lims"]["cpu"]:
+    lims, py = medians["lims"], medians["python"]
+    print(f"lims / python: {lims['eps'] / py['eps']:.1f}x the events/s, "
+          f"{py['cpu'] / lims['cpu']:.1f}x less CPU per event")
 PY
