@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +63,25 @@ std::string seconds_arg(double s) {
   return buf;
 }
 
+/// The time by stage in a /metrics text: every stage of lims_stage_seconds_total, in order,
+/// with its CPU time, then stages with CPU time only (kafka_client).
+std::vector<StageTime> read_stages(const std::string& text) {
+  const auto names = metrics::samples_by_label(text, "lims_stage_seconds_total", "stage");
+  const auto kinds = metrics::samples_by_label(text, "lims_stage_seconds_total", "kind");
+  std::vector<StageTime> stages;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    stages.push_back(
+        {names[i].first, i < kinds.size() && kinds[i].first == "wait", names[i].second, 0});
+  for (const auto& [name, cpu] :
+       metrics::samples_by_label(text, "lims_stage_cpu_seconds_total", "stage")) {
+    auto it = std::find_if(stages.begin(), stages.end(),
+                           [&](const StageTime& s) { return s.name == name; });
+    if (it == stages.end()) it = stages.insert(stages.end(), {name, false, 0, 0});
+    it->cpu_s = cpu;
+  }
+  return stages;
+}
+
 /// One path's process and what has been seen of it.
 struct ActivePath {
   PathKind kind = PathKind::stream;
@@ -77,11 +97,13 @@ struct ActivePath {
   std::optional<Clock::time_point> idle_since;
   std::size_t visible_at_scrape = 0;
 
-  /// Reads /metrics: adds the wire-byte counter to the timeline, and follows the stream's lag.
+  /// Reads /metrics: adds the wire-byte counter to the timeline, keeps the time by stage, and
+  /// follows the stream's lag.
   void scrape(double t, std::size_t now_visible) {
     auto response = http::get("127.0.0.1", port, "/metrics");
     if (!response || response->status != 200) return;
     const std::string& text = response->body;
+    run.stages = read_stages(text);
     if (kind == PathKind::stream) {
       if (auto wire = metrics::sample_sum(text, "lims_kafka_received_bytes_total"))
         run.wire_timeline.emplace_back(t, *wire);

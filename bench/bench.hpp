@@ -43,6 +43,14 @@ struct BatchRunLine {
 };
 
 /// What one path did.
+/// One stage of a path's time, as its process reported it on /metrics
+/// (lims_stage_seconds_total, lims_stage_cpu_seconds_total). kafka_client has CPU time only.
+struct StageTime {
+  std::string name;
+  bool waiting = false;  // waits rather than works: never the bottleneck
+  double wall_s = 0, cpu_s = 0;
+};
+
 struct PathRun {
   PathKind kind = PathKind::stream;
   Micros started_at = 0;           // when its process was started (--max: its drain's start)
@@ -52,6 +60,7 @@ struct PathRun {
   ChildUsage usage;
   std::uint64_t dropped_by_broker = 0;   // stream: records its partitions no longer hold
   std::vector<BatchRunLine> batch_runs;  // batch: each run sync-batch reported
+  std::vector<StageTime> stages;         // as of the last scrape
   std::string log_path;
 };
 

@@ -43,7 +43,7 @@ measure() {
   for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/bench.db*
     /usr/bin/time -v "$@" "$name-$run" "$WORK/bench.db" 2>"$WORK/run.err" >/dev/null
-    summary=$(grep '^consume: ' "$WORK/run.err" | tail -1)
+    summary=$(grep -E '^consume: [0-9]+ records' "$WORK/run.err" | tail -1)
     records=$(sed -E 's/^consume: ([0-9]+) records.*/\1/' <<<"$summary")
     rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
     mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")

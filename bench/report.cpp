@@ -147,6 +147,51 @@ void write_charts(const RunResult& run, const std::string& dir) {
   open_out(dir + "/bytes_over_time.svg") << line_chart_svg(bytes, b);
 }
 
+/// stages.csv: each path's time by stage, and stages.svg: its CPU time by stage, stacked (the
+/// process's CPU that no stage accounts for, such as its start and its HTTP server, as
+/// "other").
+void write_stages(const std::vector<PathSummary>& summary, const std::string& dir) {
+  auto csv = open_out(dir + "/stages.csv");
+  csv << "mode,stage,kind,wall_s,cpu_s\n";
+  std::vector<Bar> bars;
+  for (const auto& s : summary) {
+    Bar& bar = bars.emplace_back(Bar{s.mode, {}});
+    double accounted = 0;
+    for (const auto& st : s.stages) {
+      csv << s.mode << ',' << st.name << ',' << (st.waiting ? "wait" : "work")
+          << format(",%.4f,%.4f\n", st.wall_s, st.cpu_s);
+      bar.segments.emplace_back(st.name, st.cpu_s);
+      accounted += st.cpu_s;
+    }
+    bar.segments.emplace_back("other", std::max(0.0, s.cpu_s - accounted));
+  }
+  ChartOptions c{"CPU time per stage, per path", "CPU seconds"};
+  open_out(dir + "/stages.svg") << stacked_bar_svg(bars, c);
+}
+
+/// The report's section on where each path's time went.
+std::string stages_section(const std::vector<PathSummary>& summary) {
+  std::string md =
+      "## Where the time goes\n\n"
+      "Each path's process accounts for its time by stage (`lims_stage_seconds_total`, "
+      "`lims_stage_cpu_seconds_total`). The bottleneck is the working stage with the most wall "
+      "time; waiting stages (for records, for a batch, for the next run) never are. "
+      "`kafka_client` is the CPU of librdkafka's own threads, which fetch and parse the "
+      "records.\n\n"
+      "| path | stage | wall s | CPU s |\n|---|---|---:|---:|\n";
+  std::string verdicts;
+  for (const auto& s : summary) {
+    for (const auto& st : s.stages)
+      md += "| " + s.mode + " | " + st.name + (st.waiting ? " (waiting)" : "") +
+            format(" | %.2f | %.2f |\n", st.wall_s, st.cpu_s);
+    verdicts += "- " + s.mode + ": " +
+                (s.bottleneck.empty() ? std::string("no stages reported")
+                                      : "bottleneck **" + s.bottleneck + "**") +
+                "\n";
+  }
+  return md + "\n" + verdicts + "\n![CPU time per stage](stages.svg)\n\n";
+}
+
 std::string machine_text() {
   std::ifstream in("/proc/cpuinfo");
   std::string model = "unknown CPU";
@@ -328,6 +373,12 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& ro
     s.annual_cost =
         (s.vcpu * ro.prices.vcpu_hour + s.peak_rss_mib / 1024 * ro.prices.gib_hour) * kHoursPerYear;
     s.dropped_by_broker = p.dropped_by_broker;
+    s.stages = p.stages;
+    const StageTime* busiest = nullptr;
+    for (const auto& stage : s.stages)
+      if (!stage.waiting && stage.wall_s > 0 && (!busiest || stage.wall_s > busiest->wall_s))
+        busiest = &stage;
+    if (busiest) s.bottleneck = busiest->name;
     out.push_back(std::move(s));
   }
   return out;
@@ -353,7 +404,8 @@ std::string summary_line(const PathSummary& s) {
   return s.mode + ": " + std::to_string(s.visible) + "/" + std::to_string(s.events) +
          " visible, p50 " + duration_text(s.p50_ms) + ", p99 " + duration_text(s.p99_ms) + ", " +
          mb(s.wire_bytes) + " on the wire, " +
-         format("%.2f CPU s, %.1f MiB peak RSS", s.cpu_s, s.peak_rss_mib);
+         format("%.2f CPU s, %.1f MiB peak RSS", s.cpu_s, s.peak_rss_mib) +
+         (s.bottleneck.empty() ? "" : ", bottleneck " + s.bottleneck);
 }
 
 void write_run_report(const RunResult& run, const std::vector<PathSummary>& summary,
@@ -363,6 +415,7 @@ void write_run_report(const RunResult& run, const std::vector<PathSummary>& summ
   write_timeline_csv(run, dir + "/timeline.csv");
   write_summary_csv(summary, dir + "/summary.csv");
   write_charts(run, dir);
+  write_stages(summary, dir);
   const auto& o = run.options;
   std::map<sim::Job, int> jobs;
   for (const auto& e : run.events) ++jobs[e.job];
@@ -408,6 +461,7 @@ void write_run_report(const RunResult& run, const std::vector<PathSummary>& summ
   md +=
       "\n\n![Latency CDF](latency_cdf.svg)\n\n"
       "![Wire bytes so far per path, log scale](bytes_over_time.svg)\n\n";
+  md += stages_section(summary);
   md += findings(run, summary, ro);
   open_out(dir + "/report.md") << md;
 }

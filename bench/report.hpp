@@ -1,6 +1,6 @@
 #pragma once
-// What `lims bench` writes: events.csv, timeline.csv, summary.csv, two SVG charts and report.md
-// for one run, and sweep.csv with a scaling table for a sweep.
+// What `lims bench` writes: events.csv, timeline.csv, summary.csv, stages.csv, three SVG charts
+// and report.md for one run, and sweep.csv with a scaling table for a sweep.
 
 #include <string>
 #include <vector>
@@ -36,6 +36,8 @@ struct PathSummary {
   double vcpu = 0;         // average vCPU at LIMS's real pace (CPU s over LIMS seconds)
   double annual_cost = 0;  // vCPU and peak memory for a year at `Prices`
   std::uint64_t dropped_by_broker = 0;  // stream: records the broker deleted (retention)
+  std::vector<StageTime> stages;        // where its time went, as its process reported it
+  std::string bottleneck;  // the working stage with the most wall time ("" when none reported)
 };
 
 struct ReportOptions {
@@ -51,7 +53,7 @@ std::vector<PathSummary> summarize(const RunResult& run, const ReportOptions& op
 /// bytes), from (0, 0), x and y non-decreasing, ending at (at least run.seconds, p.wire_bytes)
 /// when the counters agree with the total.
 std::vector<std::pair<double, double>> cumulative_wire_bytes(const RunResult& run,
-                                                            const PathRun& p);
+                                                             const PathRun& p);
 
 /// LIMS hours the workload ran: the run without the wait for the last changes, times --speedup.
 double workload_lims_hours(const RunResult& run);
@@ -60,8 +62,9 @@ double workload_lims_hours(const RunResult& run);
 /// wire, 0.19 CPU s, 16.8 MiB peak RSS".
 std::string summary_line(const PathSummary& s);
 
-/// Writes events.csv, timeline.csv, summary.csv, latency_cdf.svg, bytes_over_time.svg and
-/// report.md into run.options.dir; throws lims::Error if a file cannot be written.
+/// Writes events.csv, timeline.csv, summary.csv, stages.csv, latency_cdf.svg,
+/// bytes_over_time.svg, stages.svg and report.md into run.options.dir; throws lims::Error if a
+/// file cannot be written.
 void write_run_report(const RunResult& run, const std::vector<PathSummary>& summary,
                       const ReportOptions& options);
 

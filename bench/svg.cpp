@@ -311,12 +311,11 @@ std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions
   for (const auto& label : y.labels) label_chars = std::max(label_chars, label.size());
   f.left = (options.y_label.empty() ? 10 : 28) + kCharPx * static_cast<double>(label_chars) + 10;
   const bool some = bounds.points > 0;
-  const Axis x = options.log_x
-                     ? log_axis(some && bounds.x_hi > 0 ? bounds.x_pos : 1,
-                                some && bounds.x_hi > 0 ? bounds.x_hi : 10, f.right - f.left, 60,
-                                false)
-                     : linear_axis(some ? bounds.x_lo : 0, some ? bounds.x_hi : 1, false, false,
-                                   f.right - f.left, false);
+  const Axis x = options.log_x ? log_axis(some && bounds.x_hi > 0 ? bounds.x_pos : 1,
+                                          some && bounds.x_hi > 0 ? bounds.x_hi : 10,
+                                          f.right - f.left, 60, false)
+                               : linear_axis(some ? bounds.x_lo : 0, some ? bounds.x_hi : 1, false,
+                                             false, f.right - f.left, false);
 
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(width) +
@@ -346,6 +345,67 @@ std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions
                 "class=\"no-data\" text-anchor=\"middle\" fill=\"#888\"", "no data");
   }
   write_series(out, series, f, x, y);
+  return out + "</svg>\n";
+}
+
+std::string stacked_bar_svg(const std::vector<Bar>& bars, const ChartOptions& options) {
+  auto value = [](double v) { return std::isfinite(v) && v > 0 ? std::min(v, kHuge) : 0.0; };
+  // The segment names in first-seen order, as legend entries with their colours.
+  std::vector<Series> names;
+  double longest = 0, label_chars = 1;
+  for (const Bar& bar : bars) {
+    double total = 0;
+    for (const auto& [name, v] : bar.segments) {
+      total += value(v);
+      if (std::none_of(names.begin(), names.end(), [&](const Series& s) { return s.name == name; }))
+        names.push_back({name, kPalette[names.size() % std::size(kPalette)], {}});
+    }
+    longest = std::max(longest, total);
+    label_chars = std::max(label_chars, static_cast<double>(bar.label.size()));
+  }
+  const double width = std::clamp(options.width, 240, 20000);
+  const double title_h = options.title.empty() ? 8 : 28;
+  const int rows = write_legend(nullptr, names, 0, 0, width - 40);
+  const double bar_h = 26, gap = 12;
+  Frame f{16 + kCharPx * label_chars, title_h + 16.0 * rows + 14, width - 24, 0};
+  f.bottom = f.top + static_cast<double>(std::max<std::size_t>(bars.size(), 1)) * (bar_h + gap);
+  const double height = f.bottom + (options.x_label.empty() ? 28 : 44);
+  const Axis x = linear_axis(0, longest > 0 ? longest : 1, true, false, f.right - f.left, false);
+
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(width) +
+         "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  if (!options.title.empty()) {
+    const char* attrs = R"(class="title" text-anchor="middle" font-size="15" font-weight="bold")";
+    out += text(width / 2, 19, attrs, options.title);
+  }
+  write_legend(&out, names, 16, title_h + 12, width - 40);
+  write_axes(out, f, x, Axis{});
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const double top = f.top + gap / 2 + static_cast<double>(i) * (bar_h + gap);
+    out += text(f.left - 7, top + bar_h / 2 + 4, "class=\"bar-label\" text-anchor=\"end\"",
+                bars[i].label);
+    double at = 0;
+    for (const auto& [name, v] : bars[i].segments) {
+      if (value(v) == 0) continue;
+      const auto color = std::find_if(names.begin(), names.end(), [&](const Series& s) {
+                           return s.name == name;
+                         })->color;
+      const double x0 = f.x(x.frac(at)), x1 = f.x(x.frac(at + value(v)));
+      out += "<rect class=\"segment\" x=\"" + num(x0) + "\" y=\"" + num(top) + "\" width=\"" +
+             num(std::max(x1 - x0, 0.5)) + "\" height=\"" + num(bar_h) + "\" fill=\"" + color +
+             "\"><title>" + escape(name) + "</title></rect>\n";
+      at += value(v);
+    }
+  }
+  if (!options.x_label.empty())
+    out += text((f.left + f.right) / 2, height - 8, "class=\"x-label\" text-anchor=\"middle\"",
+                options.x_label);
+  if (bars.empty())
+    out += text((f.left + f.right) / 2, (f.top + f.bottom) / 2,
+                "class=\"no-data\" text-anchor=\"middle\" fill=\"#888\"", "no data");
   return out + "</svg>\n";
 }
 

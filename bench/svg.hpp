@@ -38,6 +38,18 @@ struct ChartOptions {
 /// "no data".
 std::string line_chart_svg(const std::vector<Series>& series, const ChartOptions& options);
 
+/// One bar of a stacked bar chart: its label and its segments (name, value), left to right.
+struct Bar {
+  std::string label;
+  std::vector<std::pair<std::string, double>> segments;
+};
+
+/// A horizontal stacked bar chart as a standalone SVG 1.1 document: one row per bar, labelled
+/// on the left, on a linear x axis from 0 (options.x_label under it; the y options are unused);
+/// a segment's colour follows its name, the same in every bar, with a legend of the names.
+/// Values that are negative, NaN or infinite count as 0; segments of 0 are not drawn.
+std::string stacked_bar_svg(const std::vector<Bar>& bars, const ChartOptions& options);
+
 /// The empirical CDF of `samples` as (value, share of samples <= value) points for a step
 /// series: x strictly ascending, y in (0, 1], at most `max_points`, taken evenly spaced in rank
 /// and always including the minimum and (max, 1). NaN and infinite samples are ignored.

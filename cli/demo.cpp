@@ -148,6 +148,7 @@ int run_demo(const DemoOptions& o) {
   const auto summary = stream.snapshot();
   log::line(sim::simulator_summary(produced, summary.elapsed_s));
   log::line(sync::summary_line(summary));
+  log::line(sync::stages_line(stream.stages(), summary.records, "consume"));
   for (Plant p : kPlants)
     log::line("demo: " + std::string(plant_name(p)) + ": " + std::to_string(store->count(p)) +
               " images in " + store->describe());

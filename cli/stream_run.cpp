@@ -43,13 +43,18 @@ void run_with_summary(sync::StreamSync& stream, double progress_s, std::string_v
     log::line(sync::progress_line(now, last, what));
     last = now;
   };
+  auto summarize = [&] {
+    const sync::StreamSnapshot end = stream.snapshot();
+    log::line(sync::summary_line(end, what));
+    log::line(sync::stages_line(stream.stages(), end.records, what));
+  };
   try {
     stream.run(stop_flag(), progress_s > 0 ? std::function(progress) : nullptr);
   } catch (...) {
-    log::line(sync::summary_line(stream.snapshot(), what));  // what was done, before the error
+    summarize();  // what was done, before the error
     throw;
   }
-  log::line(sync::summary_line(stream.snapshot(), what));
+  summarize();
 }
 
 }  // namespace lims::cli

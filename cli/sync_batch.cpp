@@ -70,6 +70,10 @@ int run_sync_batch(const SyncBatchOptions& o) {
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
   BatchMetrics batch_metrics(registry);
+  metrics::StageAccount stages = sync::copy_stages();
+  stages.expose(registry);
+  metrics::StageClock clock(stages, sync::copy_stage::read);
+  std::uint64_t images = 0;
   // /metrics and the probes (the target answers), through a connection of their own.
   std::unique_ptr<store::ImageStore> reader;
   std::optional<http::Handlers> handlers;
@@ -90,10 +94,13 @@ int run_sync_batch(const SyncBatchOptions& o) {
   for (;;) {
     const auto next = std::chrono::steady_clock::now() +
                       std::chrono::milliseconds(static_cast<long>(o.interval_s * 1000));
-    const sync::BatchRunStats stats =
-        sync::run_batch_sync(*source, *target, mode, checkpoint.get(), stop_flag(), 200, on_acked);
+    const sync::BatchRunStats stats = sync::run_batch_sync(*source, *target, mode, checkpoint.get(),
+                                                           stop_flag(), 200, on_acked, &clock);
     batch_metrics.record(stats);
+    images += stats.images;
     log::line(sync::batch_summary_line(stats) + (stats.complete ? "" : " (stopped part way)"));
+    clock.enter(sync::copy_stage::wait);
+    log::line(sync::stages_line(stages, images, "sync-batch"));
     if (o.once || stop_flag()) return 0;
     wait_until(next);
     if (stop_flag()) return 0;

@@ -25,9 +25,11 @@ BatchWriter::~BatchWriter() { stop(); }
 // ---- the writer thread -------------------------------------------------------------------------
 
 void BatchWriter::run() {
+  metrics::StageClock clock(metrics_.stages(), stage::idle);
+  clock_ = &clock;
   std::unique_lock lock(mutex_);
-  while (write_next(lock)) {
-  }
+  while (write_next(lock)) clock.enter(stage::idle);
+  clock_ = nullptr;
   done_ = true;  // whatever ended the loop, nobody may wait for this thread any more
   cv_.notify_all();
 }
@@ -56,14 +58,17 @@ bool BatchWriter::write_next(std::unique_lock<std::mutex>& lock) {
 
 /// The three steps of a batch. False if asked to stop before they were done.
 bool BatchWriter::write(StreamBatch& batch) {
+  clock_->enter(stage::collapse);  // the writes are made from the events here
   const auto& writes = batch.collapser.writes();
   std::vector<store::WriteResult> results;
+  clock_->enter(stage::store);
   const auto started = std::chrono::steady_clock::now();
   if (!writes.empty() && !store_with_retry(writes, results)) return false;
   if (options_.on_acked && !writes.empty()) options_.on_acked(writes, results);
   metrics_.batch_written(batch.records, std::chrono::steady_clock::now() - started,
                          static_cast<double>(wall_clock_micros()) / 1000, batch.timestamps_ms);
   const Tally tally = batch.collapser.tally(results);
+  if (tally.failed || batch.rejected) clock_->enter(stage::dead_letter);
   for (std::size_t i = 0; i < results.size(); ++i)
     if (results[i].outcome == store::Outcome::failed &&
         !reject_refused(writes[i], batch.origins[batch.collapser.tag_of(i)], results[i].error))
@@ -74,6 +79,7 @@ bool BatchWriter::write(StreamBatch& batch) {
   counters_.bad += tally.failed;
   // A rejected record's offset is committed only once its dead letter is kept.
   if ((batch.rejected || tally.failed) && !keep_rejected()) return false;
+  clock_->enter(stage::commit);
   consumer_.commit(batch.commit_offsets);
   counters_.committed_records += batch.records;
   counters_.committed_bytes += batch.bytes;
@@ -161,7 +167,11 @@ bool BatchWriter::back_off(Backoff& backoff, const std::string& what, const std:
   counters_.backing_off = true;
   cv_.notify_all();  // the consuming thread pauses fetching rather than wait for us
   changed_();
-  return !cv_.wait_for(lock, delay, [&] { return quit_ || (stop_ && stop_->load()); });
+  const std::size_t was = clock_->current();
+  clock_->enter(stage::backoff);
+  const bool stopped = cv_.wait_for(lock, delay, [&] { return quit_ || (stop_ && stop_->load()); });
+  clock_->enter(was);
+  return !stopped;
 }
 
 void BatchWriter::recovered() {

@@ -103,6 +103,7 @@ class BatchWriter {
   const StreamOptions& options_;
   std::function<void()> changed_;
   const std::atomic<bool>* stop_ = nullptr;
+  metrics::StageClock* clock_ = nullptr;  // the writer thread's, while it runs
   std::atomic<std::int64_t> last_commit_ns_{0};
 
   mutable std::mutex mutex_;

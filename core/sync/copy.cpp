@@ -34,11 +34,18 @@ void count_results(const std::vector<ImageRecord>& records,
   }
 }
 
+/// Enters `stage` when there is a clock.
+void enter(metrics::StageClock* clock, std::size_t stage) {
+  if (clock) clock->enter(stage);
+}
+
 /// Writes `records` (oldest first) to the target under the guard, moving the checkpoint past
 /// them when there is one; adds to `stats`.
 void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& records, Plant plant,
-                 Checkpoint* checkpoint, BatchRunStats& stats, const WriteObserver& on_acked) {
+                 Checkpoint* checkpoint, BatchRunStats& stats, const WriteObserver& on_acked,
+                 metrics::StageClock* clock) {
   if (records.empty()) return;
+  enter(clock, copy_stage::write);
   std::vector<store::Write> writes;
   writes.reserve(records.size());
   for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
@@ -47,11 +54,12 @@ void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& reco
                                   : target.apply(writes);
   if (on_acked) on_acked(writes, results);
   count_results(records, results, plant, stats);
+  enter(clock, copy_stage::read);
 }
 
 /// Full mode: deletes from the target every id of `plant` the source does not hold.
 void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::int64_t>& keep,
-                    BatchRunStats& stats) {
+                    BatchRunStats& stats, metrics::StageClock* clock) {
   std::vector<std::int64_t> gone;
   target.scan_after(plant, {}, [&](const ImageRecord& r) {
     if (!keep.count(r.id)) gone.push_back(r.id);
@@ -59,7 +67,9 @@ void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::
   });
   std::vector<store::Write> writes;
   for (std::int64_t id : gone) writes.push_back({plant, id, true, nullptr});
+  enter(clock, copy_stage::write);
   if (!writes.empty()) target.apply(writes);
+  enter(clock, copy_stage::read);
   stats.deleted += gone.size();
 }
 
@@ -156,14 +166,18 @@ std::unique_ptr<Checkpoint> checkpoint_in_target(store::ImageStore& target,
                   source.identity() + " ");
 }
 
+metrics::StageAccount copy_stages() { return {{"read", "write", "wait"}, {"wait"}}; }
+
 std::unique_ptr<Checkpoint> checkpoint_file(std::string path) {
   return std::make_unique<FileCheckpoint>(std::move(path));
 }
 
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
                              Checkpoint* checkpoint, const std::atomic<bool>& stop,
-                             std::size_t chunk, const WriteObserver& on_acked) {
+                             std::size_t chunk, const WriteObserver& on_acked,
+                             metrics::StageClock* clock) {
   const auto started = std::chrono::steady_clock::now();
+  enter(clock, copy_stage::read);
   BatchRunStats stats;
   if (mode == BatchMode::full) checkpoint = nullptr;  // everything, every time
   for (Plant plant : kPlants) {
@@ -178,14 +192,14 @@ BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& targe
       if (mode == BatchMode::full) seen.insert(r.id);
       records.push_back(std::move(r));
       if (records.size() >= chunk) {
-        write_chunk(target, records, plant, checkpoint, stats, on_acked);
+        write_chunk(target, records, plant, checkpoint, stats, on_acked, clock);
         records.clear();
       }
       return true;
     });
     if (!stats.complete) break;
-    write_chunk(target, records, plant, checkpoint, stats, on_acked);
-    if (mode == BatchMode::full) delete_missing(target, plant, seen, stats);
+    write_chunk(target, records, plant, checkpoint, stats, on_acked, clock);
+    if (mode == BatchMode::full) delete_missing(target, plant, seen, stats, clock);
   }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "metrics/stages.hpp"
 #include "store/image_store.hpp"
 #include "sync/ack_log.hpp"
 
@@ -62,9 +63,20 @@ std::unique_ptr<Checkpoint> checkpoint_file(std::string path);
 /// in chunks of `chunk`, moving the checkpoint with each chunk. Full: every record, and deletes
 /// from the target what the source lacks; no checkpoint is kept or needed (may be null). Stops
 /// between chunks when `stop` is set (then `complete` is false). `on_acked`, if set, is told
-/// about each chunk the target acknowledged.
+/// about each chunk the target acknowledged. `clock`, if set, is entered into copy_stage::read
+/// and copy_stage::write as the copy goes (see copy_stages()).
 BatchRunStats run_batch_sync(store::ImageStore& source, store::ImageStore& target, BatchMode mode,
                              Checkpoint* checkpoint, const std::atomic<bool>& stop,
-                             std::size_t chunk = 200, const WriteObserver& on_acked = {});
+                             std::size_t chunk = 200, const WriteObserver& on_acked = {},
+                             metrics::StageClock* clock = nullptr);
+
+/// The stages of sync-batch's time: reading the source, writing the target (the checkpoint with
+/// it), waiting for the next run.
+namespace copy_stage {
+inline constexpr std::size_t read = 0;
+inline constexpr std::size_t write = 1;
+inline constexpr std::size_t wait = 2;
+}  // namespace copy_stage
+metrics::StageAccount copy_stages();
 
 }  // namespace lims::sync

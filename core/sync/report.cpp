@@ -29,6 +29,16 @@ std::string progress_line(const StreamSnapshot& s, const StreamSnapshot& before,
       static_cast<long long>(s.lag));
 }
 
+std::string stages_line(const metrics::StageAccount& stages, std::uint64_t records,
+                        std::string_view what) {
+  std::string line = std::string(what) + ": time by stage, wall/CPU: " + stages.summary();
+  if (auto b = stages.bottleneck()) line += "; bottleneck: " + stages.name(*b);
+  if (records)
+    line += format("; %.0f us CPU per record",
+                   metrics::process_cpu_seconds() * 1e6 / static_cast<double>(records));
+  return line;
+}
+
 std::string batch_summary_line(const BatchRunStats& s) {
   return format("sync-batch: %llu images, %llu bytes read, %llu bytes written in %.2f s",
                 static_cast<unsigned long long>(s.images),

@@ -38,6 +38,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
   PartitionProgress partitions;
   std::unique_ptr<kafka::Consumer> consumer;
   std::unique_ptr<BatchWriter> writer;
+  std::optional<metrics::StageClock> clock;  // the consuming thread's, while run() runs
 
   Clock::time_point started = Clock::now();
   Clock::time_point next_progress;  // the next progress() call
@@ -118,7 +119,9 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
     }
     const std::size_t slot = partitions.slot(m.topic(), m.partition());
     const codec::RawRecord raw = raw_of(m);
+    enter(stage::decode);
     codec::DecodeResult result = decoder.decode(raw);
+    enter(stage::collapse);
     if (auto* error = std::get_if<codec::DecodeError>(&result)) {
       // Under --on-bad-record=fail the run ends here, this offset uncommitted: what came before
       // is still written and committed. Otherwise the record is dealt with: its offset advances.
@@ -207,6 +210,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
       const bool full = batch_full();
       bool drained = false;  // nothing more is waiting now: an idle writer may take the batch
       if (!full || paused) {
+        enter(stage::fetch);
         auto m = consumer->poll(paused ? 100 : took_last ? 0 : poll_timeout_ms());
         took_last = m.has_value();
         drained = !m && !paused;
@@ -215,10 +219,7 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
       // Due by size or age; or, once the records that had arrived are all taken, at once if the
       // writer is idle: a lone change is written without waiting batch_max_ms, while under load
       // records gather into a batch as the writer works.
-      if ((batch_due() || drained) &&
-          writer->submit(partitions.slots(), std::chrono::milliseconds(full ? 100 : 0)) ==
-              BatchWriter::Handoff::writer_gone)
-        return;
+      if ((batch_due() || drained) && submit(full) == BatchWriter::Handoff::writer_gone) return;
       follow_writer_health();
       if (progress && Clock::now() >= next_progress) {
         progress(self.snapshot());
@@ -229,8 +230,28 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
     }
   }
 
+  /// The consuming thread enters a stage of its time (while run() runs).
+  void enter(std::size_t stage) {
+    if (clock) clock->enter(stage);
+  }
+
+  /// Hands the filling batch to the writer, waiting a little for it when the batch is full.
+  BatchWriter::Handoff submit(bool full) {
+    enter(stage::handoff);
+    const auto handoff =
+        writer->submit(partitions.slots(), std::chrono::milliseconds(full ? 100 : 0));
+    if (clock) clock->settle();
+    return handoff;
+  }
+
   /// Writes everything read, then commits and waits for the broker. False if either failed.
-  bool flush() { return writer->write_all(partitions.slots()) && consumer->commit(true); }
+  bool flush() {
+    const std::size_t was = clock ? clock->current() : stage::fetch;
+    enter(stage::handoff);
+    const bool flushed = writer->write_all(partitions.slots()) && consumer->commit(true);
+    enter(was);
+    return flushed;
+  }
 
   /// Polls for `wait`, serving rebalances; records are taken unless the run is ending (then they
   /// are dropped uncommitted, to be read again).
@@ -247,6 +268,13 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
   void run(const std::atomic<bool>& stop,
            const std::function<void(const StreamSnapshot&)>& progress, StreamSync& self) {
     writer->watch_stop(&stop);
+    std::vector<bool> computing(metrics.stages().size(), false);
+    computing[stage::decode] = computing[stage::collapse] = true;
+    clock.emplace(metrics.stages(), stage::fetch, std::move(computing), stage::fetch);
+    struct Stopwatch {  // the clock stops with run(), whichever way it ends
+      std::optional<metrics::StageClock>& clock;
+      ~Stopwatch() { clock.reset(); }
+    } stopwatch{clock};
     next_progress = Clock::now() + options.progress_interval;
     Backoff backoff(std::chrono::milliseconds(options.retry_initial_ms),
                     std::chrono::milliseconds(options.retry_max_ms));
@@ -339,6 +367,8 @@ std::optional<std::string> StreamSync::unready_reason() const {
   if (impl_->counters.assigned == 0) return std::string("no partitions assigned (yet)");
   return std::nullopt;
 }
+
+const metrics::StageAccount& StreamSync::stages() const { return impl_->metrics.stages(); }
 
 const metrics::Histogram& StreamSync::end_to_end_seconds() const {
   return impl_->metrics.end_to_end_seconds();

@@ -11,6 +11,7 @@
 
 #include "kafka/consumer.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/stages.hpp"
 #include "store/image_store.hpp"
 #include "sync/ack_log.hpp"
 #include "sync/bad_records.hpp"
@@ -98,6 +99,8 @@ class StreamSync {
                 std::chrono::milliseconds timeout) const;
   /// lims_end_to_end_seconds, from the Kafka record timestamp to the store's ack; thread-safe.
   const metrics::Histogram& end_to_end_seconds() const;
+  /// Where the stream's time went, per stage (see stream_metrics.hpp); thread-safe.
+  const metrics::StageAccount& stages() const;
 
  private:
   struct Impl;

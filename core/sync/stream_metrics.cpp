@@ -19,6 +19,7 @@ StreamMetrics::StreamMetrics(metrics::Registry& r, const StreamCounters& counter
       batch_events_(&r.histogram("lims_batch_events", "Records per store batch", {},
                                  metrics::exponential_buckets(1, 2, 12))
                          .with()) {
+  stages_.expose(r);
   auto& ev = r.counter("lims_events_total", "Valid change events consumed, by plant and op",
                        {"plant", "op"});
   auto& by =

@@ -14,7 +14,8 @@ e2e_init
 # check_run DIR PATHS: the files of one run, cross-checked.
 check_run() {
   local dir=$1 paths=$2
-  for f in events.csv timeline.csv summary.csv latency_cdf.svg bytes_over_time.svg report.md; do
+  for f in events.csv timeline.csv summary.csv stages.csv latency_cdf.svg bytes_over_time.svg \
+    stages.svg report.md; do
     [[ -s $dir/$f ]] || fail "$dir/$f is missing or empty"
   done
   $PY - "$dir" "$paths" <<'PY' || fail "$dir: the files do not add up"
@@ -40,6 +41,26 @@ for s in summary:
     assert max(float(e["latency_ms"]) for e in seen) == float(s["max_ms"])
     assert sum(float(t["events"]) for t in timeline if t["mode"] == s["mode"]) == len(seen)
     assert float(s["wire_bytes"]) > 0 and float(s["cpu_s"]) > 0 and float(s["peak_rss_mib"]) > 1
+# Each path accounted for its time by stage: its own stages, some work and CPU in them, a
+# bottleneck named in the report, and a bar of CPU by stage in the chart.
+stages = rows("stages.csv", "mode,stage,kind,wall_s,cpu_s")
+expected = {"stream": {"fetch", "decode", "store", "commit", "kafka_client"},
+            "batch": {"read", "write", "wait"}}
+report = open(f"{d}/report.md").read()
+assert "## Where the time goes" in report, "report.md lacks the time by stage"
+for mode in paths:
+    mine = {r["stage"]: r for r in stages if r["mode"] == mode}
+    assert expected[mode] <= set(mine), (mode, sorted(mine))
+    work = [r for r in mine.values() if r["kind"] == "work"]
+    assert sum(float(r["wall_s"]) for r in work) > 0, (mode, work)
+    assert sum(float(r["cpu_s"]) for r in mine.values()) > 0, (mode, mine)
+    assert f"- {mode}: bottleneck **" in report, f"report.md names no bottleneck for {mode}"
+bars = ET.parse(f"{d}/stages.svg").getroot()
+labels = [t.text for t in bars.iter("{http://www.w3.org/2000/svg}text")
+          if t.get("class") == "bar-label"]
+assert labels == paths, labels
+assert any(True for r in bars.iter("{http://www.w3.org/2000/svg}rect")
+           if r.get("class") == "segment"), "stages.svg has no segments"
 for svg in ("latency_cdf.svg", "bytes_over_time.svg"):
     root = ET.parse(f"{d}/{svg}").getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag

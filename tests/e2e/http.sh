@@ -77,10 +77,20 @@ assert req("/ping", 200) == 1
 assert samples['lims_images_served_total{plant="tomato"}'] == 3
 assert samples['lims_image_bytes_served_total{plant="tomato"}'] > 3 * 4000
 assert samples['lims_http_request_duration_seconds_count{route="/image-plant/{plant}/{id}"}'] == 5
+# Time by stage: the stream decoded and stored something, librdkafka's threads used the CPU.
+stage = lambda family, name, kind=None: samples.get(
+    '%s{stage="%s"%s}' % (family, name, ',kind="%s"' % kind if kind else ""))
+assert stage("lims_stage_seconds_total", "decode", "work") > 0
+assert stage("lims_stage_seconds_total", "store", "work") > 0
+assert stage("lims_stage_seconds_total", "fetch", "wait") > 0
+assert stage("lims_stage_cpu_seconds_total", "decode") > 0
+assert stage("lims_stage_cpu_seconds_total", "kafka_client") > 0
 PY
 kill -TERM "$CONSUMER"
 code=0; wait "$CONSUMER" || code=$?
 [[ $code == 0 ]] || { cat consume.err; fail "consume --listen exited $code on SIGTERM"; }
+grep -Eq '^consume: time by stage, wall/CPU: fetch [0-9.]+/[0-9.]+ s, .*; bottleneck: [a-z_]+; [0-9]+ us CPU per record$' \
+  consume.err || { cat consume.err; fail "no time by stage after the summary"; }
 
 step "sync-batch --listen: its totals and last run time on /metrics"
 "$LIMS" sync-batch --from sqlite:c.db --to sqlite:copy.db --state wm --interval 3600 \
@@ -89,11 +99,15 @@ BATCH=$!
 PIDS+=("$BATCH")
 URL=$(url_of batch.err)
 deadline=$((SECONDS + 30))
-until grep -q '^sync-batch: ' batch.err; do
+until grep -q '^sync-batch: time by stage' batch.err; do  # the line after a run's summary
   ((SECONDS < deadline)) || { cat batch.err; fail "no sync-batch run"; }
   sleep 0.1
 done
 get "$URL/metrics" | grep -E >/dev/null '^lims_sync_batch_images_total [1-9]' || fail "sync-batch images"
+get "$URL/metrics" | grep -E >/dev/null '^lims_stage_seconds_total\{stage="write",kind="work"\} [0-9.e-]*[1-9]' ||
+  fail "sync-batch's time by stage"
+grep -Eq '^sync-batch: [0-9]+ images' batch.err || fail "no sync-batch summary"
+grep -Eq '^sync-batch: time by stage, wall/CPU: read ' batch.err || fail "no sync-batch time by stage"
 get "$URL/metrics" | awk '$1 == "lims_sync_batch_last_run_timestamp_seconds" && $2 > 1.7e9 {ok=1}
   END {exit !ok}' || fail "sync-batch last run"
 kill -TERM "$BATCH"

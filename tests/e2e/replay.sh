@@ -89,7 +89,7 @@ say "brokers: A $A (2 partitions per topic), B $B (3)"
   || fail "consume exited non-zero"
 grep -q '^consume: 200 records: [0-9]* applied, [0-9]* stale, [0-9]* deleted, 0 bad' direct.err \
   || fail "direct consume: $(cat direct.err)"
-say "direct: $(grep '^consume: ' direct.err | cut -d';' -f1)"
+say "direct: $(grep -E '^consume: [0-9]+ records' direct.err | cut -d';' -f1)"
 
 # --- record ------------------------------------------------------------------------------------
 RECORD_RE='^record: 200 records \(pepper [0-9]+, potato [0-9]+, tomato [0-9]+\), [0-9]+ bytes in [0-9.]+ s$'

@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "metrics/process.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/scrape.hpp"
 
 using lims::metrics::Emit;
 using lims::metrics::format_value;
@@ -542,4 +543,29 @@ TEST_CASE("metrics: every rendered line parses, with every feature in one regist
   CHECK(check_exposition(hist + "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\n"
                                 "h_count 2\n")
             .empty());
+}
+
+TEST_CASE("metrics: sample_sum adds every label set of one metric and nothing else") {
+  const std::string text =
+      "# HELP lims_x_total x\n# TYPE lims_x_total counter\n"
+      "lims_x_total{plant=\"potato\"} 2\nlims_x_total{plant=\"a b}\"} 3.5\n"
+      "lims_x_total_other 100\nlims_x_totally 7\n";
+  CHECK(lims::metrics::sample_sum(text, "lims_x_total") == doctest::Approx(5.5));
+  CHECK(lims::metrics::sample_sum("lims_y 4\n", "lims_y") == doctest::Approx(4));
+  CHECK_FALSE(lims::metrics::sample_sum(text, "lims_missing").has_value());
+}
+
+TEST_CASE("metrics: samples_by_label reads one label of each sample back, escapes undone") {
+  const std::string text =
+      "# TYPE lims_s_total counter\n"
+      "lims_s_total{stage=\"fetch\"} 1.5\n"
+      "lims_s_total{kind=\"x\",stage=\"a \\\"b\\\"\"} 2\n"
+      "lims_s_total{substage=\"no\"} 9\n"
+      "lims_s_total 4\n"
+      "lims_s_total_other{stage=\"no\"} 8\n";
+  const auto got = lims::metrics::samples_by_label(text, "lims_s_total", "stage");
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == std::pair<std::string, double>{"fetch", 1.5});
+  CHECK(got[1] == std::pair<std::string, double>{"a \"b\"", 2});
+  CHECK(lims::metrics::samples_by_label(text, "lims_none", "stage").empty());
 }
