@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Benchmark: `lims consume --exit-at-end` from the embedded Kafka into SQLite, against a baseline
-# Python consumer (bench/baseline_consumer.py) run the same way.
-# Pre-fills a dev-broker with EVENTS events of ~30 kB over PARTITIONS partitions per topic
-# (under the embedded Kafka's 5 MiB per partition), then consumes them RUNS times with each
-# consumer, each run a new group into a fresh store, and prints every run, the medians (steady
-# rate, CPU time per event, peak RSS) and the ratios of the medians. CPU time is the process's
-# user + system time over the whole run (start-up and group join included) divided by the
-# events read: a figure that moves less between machines than a rate.
+# Benchmark: `lims consume --exit-at-end` into SQLite, against a baseline Python consumer
+# (bench/baseline_consumer.py) run the same way, from the embedded Kafka or a real broker.
+# Pre-fills the broker with EVENTS events of ~30 kB over PARTITIONS partitions per topic (under
+# the embedded Kafka's 5 MiB per partition), then consumes them RUNS times with each consumer,
+# each run a new group into a fresh store, and prints every run, the medians (steady rate, CPU
+# time per event, peak RSS) and the ratios of the medians. CPU time is the process's user +
+# system time over the whole run (start-up and group join included) divided by the events
+# read: a figure that moves less between machines than a rate.
 #
-#   bench/consume.sh [PATH/TO/lims]   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1
+# KAFKA=3.8 or KAFKA=4 runs a real Apache Kafka broker of that version instead (the test
+# fixture, tests/fixtures/kafka: Java and Maven), and first runs each consumer once unmeasured:
+# the first group on a new broker creates __consumer_offsets.
+#
+#   bench/consume.sh [PATH/TO/lims]
+#   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
@@ -16,21 +21,42 @@ EVENTS=${EVENTS:-6000}
 PARTITIONS=${PARTITIONS:-16}
 RUNS=${RUNS:-5}
 BASELINE=${BASELINE:-1}
+KAFKA=${KAFKA:-embedded}
 if [[ ! -x $LIMS ]]; then
   "$ROOT/scripts/setup"
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$ROOT/build-release" -j"$(nproc)" --target lims >/dev/null
 fi
-if [[ $BASELINE == 1 ]] && ! /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
-  echo "bench: installing python3-confluent-kafka for the baseline consumer" >&2
+if [[ $BASELINE == 1 || $KAFKA != embedded ]] &&
+  ! /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
+  echo "bench: installing python3-confluent-kafka" >&2
   apt-get update -qq && apt-get install -y -qq python3-confluent-kafka >/dev/null
 fi
 WORK=$(mktemp -d)
-trap 'kill $BROKER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+BROKER_PID=
+cleanup() {
+  [[ -n $BROKER_PID ]] && kill "$BROKER_PID" 2>/dev/null || true
+  [[ $KAFKA != embedded ]] && "$ROOT/tests/fixtures/kafka/stop" "$WORK/kafka" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-coproc BROKER { exec "$LIMS" dev-broker --partitions "$PARTITIONS" 2>"$WORK/broker.err"; }
-BROKER_PID=$BROKER_PID
-read -r BROKERS <&"${BROKER[0]}"
+if [[ $KAFKA == embedded ]]; then
+  coproc BROKER { exec "$LIMS" dev-broker --partitions "$PARTITIONS" 2>"$WORK/broker.err"; }
+  BROKER_PID=$BROKER_PID
+  read -r BROKERS <&"${BROKER[0]}"
+else
+  BROKERS=$("$ROOT/tests/fixtures/kafka/start" --kafka "$KAFKA" "$WORK/kafka")
+  /usr/bin/python3 - "$BROKERS" "$PARTITIONS" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+topics = [NewTopic(t, int(sys.argv[2]), 1) for t in ("potato", "tomato", "pepper")]
+for future in admin.create_topics(topics).values():
+    future.result(30)
+PY
+fi
+echo "bench: Kafka: $KAFKA at $BROKERS" >&2
 # 14-16 kB JPEGs are 28-32 kB events once hex-encoded, as LIMS's are.
 "$LIMS" simulate -b "$BROKERS" --max-rate --count "$EVENTS" --image-size 14000:16000 --seed 1 \
   2>"$WORK/simulate.err"
@@ -60,6 +86,13 @@ lims_consume() {  # GROUP STORE_PATH
 export -f lims_consume
 export LIMS BROKERS
 
+if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
+  lims_consume warmup-lims "$WORK/warmup.db" >/dev/null 2>&1
+  if [[ $BASELINE == 1 ]]; then
+    /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS" warmup-python \
+      "$WORK/warmup-py.db" >/dev/null 2>&1
+  fi
+fi
 echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib"
 {
   measure lims bash -c 'lims_consume "$@"' _
