@@ -24,6 +24,7 @@ RUN apt-get update \
       libcli11-dev \
       libsqlite3-dev \
       libmongoc-dev \
+      libmicrohttpd-dev \
       libcpp-httplib-dev \
       libturbojpeg0-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -47,6 +48,7 @@ RUN apt-get update \
       libsqlite3-0 \
       libmongoc-1.0-0 \
       libbson-1.0-0 \
+      libmicrohttpd12 \
       libcpp-httplib0.11 \
       libsimdjson14 \
       libturbojpeg0 \

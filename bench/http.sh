@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark: GET /image-plant/{plant}/{id} from `lims serve` with 8 concurrent clients (wrk),
-# over a SQLite store of IMAGES images per plant (~30 kB JSON each, as LIMS's are), and the same
-# with ?fields=meta. Runs each RUNS times for DURATION seconds and prints every run and the
-# medians (requests/s, p50 and p99 latency).
+# Benchmark: GET /image-plant/{plant}/{id} from `lims serve` with CONNECTIONS concurrent
+# keep-alive connections (wrk), over a SQLite store of IMAGES images per plant (~30 kB JSON each,
+# as LIMS's are), and the same with ?fields=meta. Runs each RUNS times for DURATION seconds and
+# prints every run (with wrk's socket errors, if any) and the medians (requests/s, p50 and p99
+# latency). CONNECTIONS may list several counts ("8 64 256"): one store, each count in turn.
+# SERVE_ARGS go to `lims serve` (e.g. "--http-threads 4").
 #
-#   bench/http.sh [PATH/TO/lims]   env: IMAGES=300 RUNS=5 DURATION=5 CONNECTIONS=8
+#   bench/http.sh [PATH/TO/lims]   env: IMAGES=300 RUNS=5 DURATION=5 CONNECTIONS=8 SERVE_ARGS=
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
@@ -30,9 +32,13 @@ read -r BROKERS <&"${BROKER[0]}"
   --seed 1 2>/dev/null
 "$LIMS" consume -b "$BROKERS" -e --store "sqlite:$WORK/bench.db" 2>/dev/null
 
-"$LIMS" serve --store "sqlite:$WORK/bench.db" --listen 127.0.0.1:0 2>"$WORK/serve.err" &
+# shellcheck disable=SC2086  # SERVE_ARGS: words
+"$LIMS" serve --store "sqlite:$WORK/bench.db" --listen 127.0.0.1:0 ${SERVE_ARGS:-} 2>"$WORK/serve.err" &
 PIDS+=("$!")
-until grep -q 'serving HTTP on' "$WORK/serve.err"; do sleep 0.1; done
+until grep -q "serving HTTP on" "$WORK/serve.err"; do
+  kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/serve.err" >&2; exit 1; }
+  sleep 0.1
+done
 URL=$(grep -o 'http://[0-9.:]*' "$WORK/serve.err" | head -1)
 TOTAL=$(/usr/bin/python3 -c "import json,urllib.request as u; print(min(json.load(u.urlopen( \
 '$URL/image-plant/%s/total/' % p))['total_images'] for p in ('potato', 'tomato', 'pepper')))")
@@ -51,14 +57,17 @@ done = function(summary, latency, requests)
 end
 LUA
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+for c in $CONNECTIONS; do
 for variant in "full record:" "?fields=meta:?fields=meta"; do
   name=${variant%%:*}; suffix=${variant#*:}
   : >"$WORK/results"
   for run in $(seq "$RUNS"); do
-    SUFFIX=$suffix wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/ids.lua" "$URL" \
-      | grep '^RESULT' | tee -a "$WORK/results" | sed "s/^RESULT/bench: $name run $run: req\/s p50_ms p99_ms non2xx:/"
+    SUFFIX=$suffix wrk -t2 -c"$c" -d"${DURATION}s" --timeout 10s -s "$WORK/ids.lua" "$URL" >"$WORK/wrk.out"
+    grep '^RESULT' "$WORK/wrk.out" | tee -a "$WORK/results" | sed "s/^RESULT/bench: $name run $run: req\/s p50_ms p99_ms non2xx:/"
+    grep 'Socket errors' "$WORK/wrk.out" | sed "s/^ */bench: $name run $run: /" || true
   done
   echo "bench: $name: median $(cut -d' ' -f2 "$WORK/results" | median) req/s," \
     "p50 $(cut -d' ' -f3 "$WORK/results" | median) ms, p99 $(cut -d' ' -f4 "$WORK/results" | median) ms" \
-    "($CONNECTIONS connections, $TOTAL images per plant)"
+    "($c connections, $TOTAL images per plant)"
+done
 done

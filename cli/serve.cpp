@@ -13,15 +13,24 @@ namespace {
 struct ServeOptions {
   std::string store = kDefaultStore;
   HttpOptions http{.listen = kDefaultListen};
+  int store_connections = 0;  // 0: one per HTTP thread
 };
 
 int run_serve(const ServeOptions& o) {
   const http::ServerOptions server_options = *o.http.server();
   block_stop_signals();  // before any thread starts, so only sigwait sees them
-  auto store = store::open_store(o.store, {.read_only = true});
+  // By default one read connection per HTTP thread: a SQLite or libmongoc connection serves one
+  // thread at a time, so the threads never wait for each other's reads.
+  std::vector<std::unique_ptr<store::ImageStore>> stores;
+  std::vector<store::ImageStore*> connections;
+  const int count = o.store_connections > 0 ? o.store_connections : server_options.threads;
+  for (int i = 0; i < count; ++i) {
+    stores.push_back(store::open_store(o.store, {.read_only = true}));
+    connections.push_back(stores.back().get());
+  }
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
-  http::Handlers handlers(*store, {.metrics = &registry});
+  http::Handlers handlers(std::move(connections), {.metrics = &registry});
   http::Server server(handlers, server_options);
   wait_for_stop_signal();
   server.stop();
@@ -45,6 +54,11 @@ Command setup_serve(CLI::App& app) {
       "Errors are JSON {\"detail\": ...}: 404 unknown image, 422 bad plant or id.");
   add_store_option(c, o->store);
   add_http_options(c, o->http, /*optional_server=*/false);
+  c->add_option("--store-connections", o->store_connections,
+                "Store connections the reads share, each serving one request at a time "
+                "(0: one per HTTP thread)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   return {c, [o] { return run_serve(*o); }};
 }
 

@@ -148,9 +148,41 @@ struct Handlers::Instruments {
 };
 
 Handlers::Handlers(store::ImageStore& store, HandlerOptions options)
-    : store_(store),
-      options_(std::move(options)),
-      instruments_(options_.metrics ? std::make_unique<Instruments>(*options_.metrics) : nullptr) {}
+    : Handlers(std::vector<store::ImageStore*>{&store}, std::move(options)) {}
+
+Handlers::Handlers(std::vector<store::ImageStore*> stores, HandlerOptions options)
+    : options_(std::move(options)),
+      free_(std::move(stores)),
+      instruments_(options_.metrics ? std::make_unique<Instruments>(*options_.metrics) : nullptr) {
+  if (free_.empty()) throw Error("Handlers: no store connection");
+}
+
+class Handlers::Lease {
+ public:
+  Lease(Handlers& owner, store::ImageStore* store) : owner_(owner), store_(store) {}
+  ~Lease() {
+    {
+      std::lock_guard lock(owner_.pool_mutex_);
+      owner_.free_.push_back(store_);
+    }
+    owner_.pool_free_.notify_one();
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  store::ImageStore* operator->() const { return store_; }
+
+ private:
+  Handlers& owner_;
+  store::ImageStore* store_;
+};
+
+Handlers::Lease Handlers::lease() {
+  std::unique_lock lock(pool_mutex_);
+  pool_free_.wait(lock, [this] { return !free_.empty(); });
+  store::ImageStore* store = free_.back();
+  free_.pop_back();
+  return Lease(*this, store);
+}
 
 Handlers::~Handlers() = default;
 
@@ -228,8 +260,7 @@ Response Handlers::image(std::string_view plant_text, std::string_view id_text, 
   if (!id) return failure;
   std::optional<ImageRecord> record;
   try {
-    std::lock_guard lock(store_mutex_);
-    record = store_.get(*plant, *id);
+    record = lease()->get(*plant, *id);
   } catch (const std::exception& e) {
     return error(503, std::string("store unavailable: ") + e.what());
   }
@@ -243,9 +274,8 @@ Response Handlers::total(std::string_view plant_text) {
   const auto plant = plant_or(plant_text, failure);
   if (!plant) return failure;
   try {
-    std::lock_guard lock(store_mutex_);
     return {200, "application/json",
-            "{\"total_images\":" + std::to_string(store_.count(*plant)) + "}"};
+            "{\"total_images\":" + std::to_string(lease()->count(*plant)) + "}"};
   } catch (const std::exception& e) {
     return error(503, std::string("store unavailable: ") + e.what());
   }
@@ -259,8 +289,7 @@ Response Handlers::latest(std::string_view plant_text, std::string_view n_text) 
   if (!n) return failure;
   std::vector<ImageRecord> records;
   try {
-    std::lock_guard lock(store_mutex_);
-    records = store_.latest(*plant, *n);
+    records = lease()->latest(*plant, *n);
   } catch (const std::exception& e) {
     return error(503, std::string("store unavailable: ") + e.what());
   }
@@ -281,8 +310,7 @@ Response Handlers::ready() {
     return r;
   };
   try {
-    std::lock_guard lock(store_mutex_);
-    store_.count(Plant::potato);  // the store answers
+    lease()->count(Plant::potato);  // the store answers
   } catch (const std::exception& e) {
     return not_ready(std::string("store: ") + e.what());
   }

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/registry.hpp"
 #include "store/image_store.hpp"
@@ -62,6 +64,9 @@ class Handlers {
  public:
   /// `store` must outlive the handlers; reads are serialized (stores are single-threaded).
   explicit Handlers(store::ImageStore& store, HandlerOptions options = {});
+  /// Reads spread over `stores` (connections to one store, each used by one request at a time;
+  /// at least one), which must outlive the handlers.
+  explicit Handlers(std::vector<store::ImageStore*> stores, HandlerOptions options = {});
   ~Handlers();
   /// Answers one request, and counts it in the request metrics.
   Response handle(const Request& request);
@@ -80,9 +85,14 @@ class Handlers {
   Response latest(std::string_view plant, std::string_view n);
   Response ready();
 
-  store::ImageStore& store_;
+  /// A store connection of the pool, held for one read and given back on destruction.
+  class Lease;
+  Lease lease();
+
   HandlerOptions options_;
-  std::mutex store_mutex_;
+  std::mutex pool_mutex_;
+  std::condition_variable pool_free_;
+  std::vector<store::ImageStore*> free_;  // the connections no request holds
   std::unique_ptr<Instruments> instruments_;  // null without a registry
 };
 

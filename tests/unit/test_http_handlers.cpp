@@ -8,7 +8,14 @@
 #include "codec/api_json.hpp"
 #include "http/handlers.hpp"
 #include "metrics/registry.hpp"
+#include "forwarding_store.hpp"
 #include "store_contract.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace lims {
 namespace {
@@ -58,7 +65,85 @@ struct Fixture {
   }
 };
 
+/// Where the reads of several connections meet: each read waits (10 s at most) until `want`
+/// reads are inside the store at once, so reads that run in parallel all get through, and a
+/// read that had to wait for another alone times out.
+struct Meeting {
+  int want = 1;
+  std::mutex mutex;
+  std::condition_variable met;
+  int inside = 0;
+  int most = 0;
+  bool timed_out = false;
+};
+
+/// One connection: counts its reads at once (never more than one may run on a connection).
+class MeetingStore final : public test::ForwardingStore {
+ public:
+  MeetingStore(store::ImageStore& inner, std::mutex& inner_mutex, Meeting& meeting)
+      : ForwardingStore(inner), inner_mutex_(inner_mutex), meeting_(meeting) {}
+  std::optional<ImageRecord> get(Plant plant, std::int64_t id) override {
+    if (++running_ > 1) overlapped = true;
+    {
+      std::unique_lock lock(meeting_.mutex);
+      meeting_.most = std::max(meeting_.most, ++meeting_.inside);
+      meeting_.met.notify_all();
+      if (!meeting_.met.wait_for(lock, std::chrono::seconds(10),
+                                 [this] { return meeting_.most >= meeting_.want; }))
+        meeting_.timed_out = true;
+      --meeting_.inside;
+    }
+    std::optional<ImageRecord> record;
+    {
+      std::lock_guard lock(inner_mutex_);
+      record = inner_.get(plant, id);
+    }
+    --running_;
+    return record;
+  }
+  std::atomic<bool> overlapped = false;
+
+ private:
+  std::mutex& inner_mutex_;
+  Meeting& meeting_;
+  std::atomic<int> running_ = 0;
+};
+
 }  // namespace
+
+TEST_CASE("http: reads spread over the store connections, one request per connection at once") {
+  auto store = store::open_store("sqlite::memory:");
+  REQUIRE(test::apply_one(*store, test::upsert_of(Plant::tomato, test::sample_record(7))) ==
+          store::Outcome::applied);
+  std::mutex inner_mutex;
+  Meeting meeting;
+  auto run = [&](std::vector<store::ImageStore*> connections, int requests) {
+    http::Handlers h(std::move(connections));
+    std::vector<std::thread> threads;
+    std::atomic<int> ok = 0;
+    for (int i = 0; i < requests; ++i)
+      threads.emplace_back([&] { ok += get(h, "/image-plant/tomato/7").status == 200; });
+    for (auto& t : threads) t.join();
+    return ok.load();
+  };
+  SUBCASE("two connections: two reads run at once") {
+    MeetingStore a(*store, inner_mutex, meeting), b(*store, inner_mutex, meeting);
+    meeting.want = 2;
+    CHECK(run({&a, &b}, 2) == 2);
+    CHECK_FALSE(meeting.timed_out);
+    CHECK(meeting.most == 2);
+    CHECK_FALSE(a.overlapped);
+    CHECK_FALSE(b.overlapped);
+  }
+  SUBCASE("one connection: reads take turns") {
+    MeetingStore a(*store, inner_mutex, meeting);
+    meeting.want = 1;
+    CHECK(run({&a}, 4) == 4);
+    CHECK(meeting.most == 1);
+    CHECK_FALSE(a.overlapped);
+  }
+  CHECK_THROWS_AS(http::Handlers(std::vector<store::ImageStore*>{}), Error);
+}
 
 TEST_CASE("http: the image handlers answer in the Image API's shapes") {
   Fixture f;
