@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks rendered kustomize builds offline: every object against the pinned JSON schemas in
-// schemas/, then against our deployment policy. One line per problem, "BUILD: Kind/name: what";
-// exit 1 if there is any.
+// schemas/, then against our deployment policy, object by object and across each build (the
+// read side behind the Ingress, the consumer within the partitions, NetworkPolicies). One line
+// per problem, "BUILD: Kind/name: what"; exit 1 if there is any.
 //
 //   check-manifests.mjs ENV:BUILD:FILE...   e.g. stg:stg:/tmp/stg.yaml prod:prod+keda:/tmp/k.yaml
 import { readFileSync, readdirSync } from 'node:fs';
@@ -101,10 +102,6 @@ function policyProblems(obj, env) {
   // kubectl apply keeps the whole object in an annotation, which may hold 256 KiB.
   if (['ConfigMap', 'Secret'].includes(obj.kind) && JSON.stringify(obj).length > 256 * 1024 - 4096)
     problems.push(`${JSON.stringify(obj).length} bytes: too large for kubectl apply's last-applied annotation`);
-  if (obj.kind === 'HorizontalPodAutoscaler' && obj.spec?.maxReplicas > PARTITIONS)
-    problems.push(`maxReplicas ${obj.spec.maxReplicas} exceeds the ${PARTITIONS} partitions`);
-  if (obj.kind === 'ScaledObject' && (obj.spec?.maxReplicaCount ?? 100) > PARTITIONS)
-    problems.push(`maxReplicaCount ${obj.spec?.maxReplicaCount ?? '(default 100)'} exceeds the ${PARTITIONS} partitions`);
 
   const template = podSpec(obj);
   if (!template) return problems;
@@ -153,6 +150,112 @@ function policyProblems(obj, env) {
   return problems;
 }
 
+// --- rules across objects: the read side and the write side --------------------------------
+
+/** The lims subcommand a container runs ("consume", "serve", ...): its first argument. */
+function subcommand(container) {
+  const args = [...(container.command || []), ...(container.args || [])];
+  return args[0] === 'lims' ? args[1] : args[0];
+}
+
+/** Whether a label selector ({matchLabels, matchExpressions}, or a Service's plain map) selects
+ *  the labels. An empty selector selects everything; a missing one nothing. */
+function selects(selector, labels) {
+  if (!selector) return false;
+  const plain = !('matchLabels' in selector) && !('matchExpressions' in selector);
+  const matchLabels = plain ? selector : selector.matchLabels || {};
+  for (const [k, v] of Object.entries(matchLabels)) if (labels[k] !== v) return false;
+  for (const e of (plain ? [] : selector.matchExpressions || [])) {
+    const has = e.key in labels;
+    const ok = { In: () => has && e.values.includes(labels[e.key]), NotIn: () => !has || !e.values.includes(labels[e.key]),
+                 Exists: () => has, DoesNotExist: () => !has }[e.operator];
+    if (!ok || !ok()) return false;
+  }
+  return true;
+}
+
+/** The fewest replicas a Deployment runs: its autoscaler's minimum, else spec.replicas (1). */
+function minReplicas(deployment, objects) {
+  const name = deployment.metadata?.name;
+  const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' &&
+    o.spec?.scaleTargetRef?.kind === 'Deployment' && o.spec.scaleTargetRef.name === name);
+  if (hpa) return { count: hpa.spec.minReplicas ?? 1, from: `HorizontalPodAutoscaler/${hpa.metadata.name} minReplicas` };
+  const scaled = objects.find((o) => o.kind === 'ScaledObject' && o.spec?.scaleTargetRef?.name === name);
+  if (scaled) return { count: scaled.spec.minReplicaCount ?? 0, from: `ScaledObject/${scaled.metadata.name} minReplicaCount` };
+  return { count: deployment.spec?.replicas ?? 1, from: 'spec.replicas' };
+}
+
+/** How many pods a PodDisruptionBudget keeps available out of `replicas`. */
+function keptAvailable(pdb, replicas) {
+  const value = (v, round) => (typeof v === 'string' && v.endsWith('%') ? round((replicas * parseFloat(v)) / 100) : Number(v));
+  if (pdb.spec?.minAvailable !== undefined) return value(pdb.spec.minAvailable, Math.ceil);
+  if (pdb.spec?.maxUnavailable !== undefined) return replicas - value(pdb.spec.maxUnavailable, Math.ceil);
+  return 0;
+}
+
+/** Problems of one build as a whole, as [object, what] pairs. */
+function buildProblems(objects) {
+  const problems = [];
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const runs = (d, sub) => (d.spec?.template?.spec?.containers || []).some((c) => subcommand(c) === sub);
+  const podLabels = (o) => podSpec(o)?.metadata?.labels || {};
+  const byName = (kind, name) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
+
+  // The consumer stays within the partitions: a member beyond them gets nothing.
+  for (const o of objects) {
+    const target = o.spec?.scaleTargetRef?.name;
+    const consumer = deployments.some((d) => d.metadata?.name === target && runs(d, 'consume'));
+    if (o.kind === 'HorizontalPodAutoscaler' && consumer && o.spec?.maxReplicas > PARTITIONS)
+      problems.push([o, `maxReplicas ${o.spec.maxReplicas} exceeds the ${PARTITIONS} partitions`]);
+    if (o.kind === 'ScaledObject' && consumer && (o.spec?.maxReplicaCount ?? 100) > PARTITIONS)
+      problems.push([o, `maxReplicaCount ${o.spec?.maxReplicaCount ?? '(default 100)'} exceeds the ${PARTITIONS} partitions`]);
+  }
+  for (const d of deployments.filter((d) => runs(d, 'consume')))
+    if ((d.spec?.replicas ?? 1) > PARTITIONS) problems.push([d, `replicas ${d.spec.replicas} exceed the ${PARTITIONS} partitions`]);
+
+  // The read side exists, runs at least 2 replicas, and a PDB keeps one of them.
+  const readers = deployments.filter((d) => runs(d, 'serve'));
+  if (!readers.length) problems.push([null, 'no Deployment runs lims serve (the read side)']);
+  for (const d of readers) {
+    const min = minReplicas(d, objects);
+    if (min.count < 2) problems.push([d, `the read side runs ${min.count} replica(s) at least (${min.from}), want 2 or more`]);
+    const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget' && selects(o.spec?.selector, podLabels(d)));
+    if (!pdbs.length) problems.push([d, 'the read side has no PodDisruptionBudget']);
+    else if (!pdbs.some((p) => keptAvailable(p, Math.max(min.count, 2)) >= 1))
+      problems.push([d, `PodDisruptionBudget ${pdbs.map((p) => p.metadata.name).join(', ')} keeps no read replica available`]);
+  }
+
+  // Every Ingress backend is a Service whose pods run lims serve, ready when the store answers:
+  // never a pod whose readiness waits for Kafka (lims consume's /readyz wants partitions).
+  for (const ing of objects.filter((o) => o.kind === 'Ingress')) {
+    const backends = [ing.spec?.defaultBackend, ...(ing.spec?.rules || []).flatMap((r) => (r.http?.paths || []).map((p) => p.backend))]
+      .filter((b) => b?.service?.name);
+    for (const b of backends) {
+      const svc = byName('Service', b.service.name);
+      if (!svc) { problems.push([ing, `backend Service ${b.service.name} is not in the build`]); continue; }
+      const pods = objects.filter((o) => podSpec(o) && selects(svc.spec?.selector, podLabels(o)));
+      if (!pods.length) problems.push([ing, `backend Service ${svc.metadata.name} selects no pods`]);
+      for (const w of pods) {
+        for (const c of podSpec(w).spec?.containers || []) {
+          const sub = subcommand(c);
+          const path = c.readinessProbe?.httpGet?.path;
+          if (sub !== 'serve')
+            problems.push([ing, `backend Service ${svc.metadata.name} selects ${w.kind}/${w.metadata.name}, which runs lims ${sub}: its readiness depends on Kafka (only lims serve's asks the store alone)`]);
+          else if (!['/readyz', '/healthz'].includes(path))
+            problems.push([ing, `backend ${w.kind}/${w.metadata.name}: readinessProbe is ${path ? `GET ${path}` : 'not an HTTP GET'}, want lims serve's /readyz`]);
+        }
+      }
+    }
+  }
+
+  // Every lims pod is behind a NetworkPolicy for ingress (the default deny).
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && (o.spec?.policyTypes || ['Ingress']).includes('Ingress'));
+  for (const w of objects.filter((o) => podSpec(o)))
+    if (!policies.some((p) => p.metadata?.namespace === w.metadata?.namespace && selects(p.spec?.podSelector, podLabels(w))))
+      problems.push([w, 'no NetworkPolicy restricts ingress to its pods']);
+  return problems;
+}
+
 // --- main ----------------------------------------------------------------------------------
 
 const builds = process.argv.slice(2).map((arg) => {
@@ -169,8 +272,9 @@ let objects = 0;
 for (const build of builds) {
   const fail = (obj, what) => {
     failures++;
-    console.log(`${build.name}: ${obj?.kind ?? '?'}/${obj?.metadata?.name ?? '?'}: ${what}`);
+    console.log(obj ? `${build.name}: ${obj.kind ?? '?'}/${obj.metadata?.name ?? '?'}: ${what}` : `${build.name}: ${what}`);
   };
+  const all = [];
   for (const doc of parseAllDocuments(readFileSync(build.file, 'utf8'))) {
     if (doc.errors.length) {
       fail(null, `YAML: ${doc.errors[0].message}`);
@@ -179,11 +283,13 @@ for (const build of builds) {
     const obj = doc.toJS();
     if (obj === null) continue;
     objects++;
+    all.push(obj);
     const ref = kinds[`${obj.apiVersion}/${obj.kind}`];
     if (!ref) fail(obj, `no pinned schema for ${obj.apiVersion} ${obj.kind} (add one to tests/deploy/schemas)`);
     else if (!ajv.validate(ref, obj)) fail(obj, `schema: ${describe(ajv.errors)}`);
     for (const p of policyProblems(obj, build.env)) fail(obj, p);
   }
+  for (const [obj, what] of buildProblems(all)) fail(obj, what);
 }
 if (failures) process.exit(1);
 console.log(`check-manifests: ${objects} objects in ${builds.length} builds (${builds.map((b) => b.name).join(', ')}) match their schemas and the policy`);

@@ -30,6 +30,7 @@ const KINDS = {
   'policy/v1/PodDisruptionBudget': 'io.k8s.api.policy.v1.PodDisruptionBudget',
   'autoscaling/v2/HorizontalPodAutoscaler': 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
   'networking.k8s.io/v1/Ingress': 'io.k8s.api.networking.v1.Ingress',
+  'networking.k8s.io/v1/NetworkPolicy': 'io.k8s.api.networking.v1.NetworkPolicy',
 };
 
 // Capture every schema the models register, instead of compiling them.
