@@ -35,7 +35,7 @@ read -r BROKERS <&"${BROKER[0]}"
 # shellcheck disable=SC2086  # SERVE_ARGS: words
 "$LIMS" serve --store "sqlite:$WORK/bench.db" --listen 127.0.0.1:0 ${SERVE_ARGS:-} 2>"$WORK/serve.err" &
 PIDS+=("$!")
-until grep -q "serving HTTP on" "$WORK/serve.err"; do
+until grep -qs "serving HTTP on" "$WORK/serve.err"; do
   kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/serve.err" >&2; exit 1; }
   sleep 0.1
 done
