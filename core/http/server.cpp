@@ -143,9 +143,11 @@ Server::Server(Handlers& handlers, const ServerOptions& options)
                 ExitCode::unreachable);
   std::unique_ptr<addrinfo, AddrInfoDeleter> address(found);
 
-  // ITC: a channel that wakes the event threads when the server stops (else an idle thread
-  // sleeps in epoll_wait for good).
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  // poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll mode was seen to leave all
+  // of a worker's connections unread (128 of them, its share of the limit) until they timed
+  // out, under 256 connections on busy cores (e2e.read-load). ITC: a channel that wakes the
+  // threads when the server stops (else an idle one sleeps in poll for good).
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (address->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   const auto threads = static_cast<unsigned>(options.threads);
   impl_->daemon.reset(MHD_start_daemon(

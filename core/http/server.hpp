@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP server around Handlers (libmicrohttpd): a few event threads, each multiplexing many
-// keep-alive connections with epoll, bounded connections, requests and idle time. Listens from
+// keep-alive connections with poll(), bounded connections, requests and idle time. Listens from
 // construction until stop() or destruction.
 
 #include <chrono>
