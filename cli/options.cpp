@@ -76,7 +76,8 @@ CLI::Option* add_http_options(CLI::App* app, HttpOptions& o, bool optional_serve
                       : "Serve HTTP on HOST:PORT, :PORT or PORT")
       ->envname("LIMS_LISTEN")
       ->capture_default_str();
-  app->add_option("--http-threads", o.threads, "HTTP requests handled at once (event threads; each serves many connections)")
+  app->add_option("--http-threads", o.threads,
+                  "HTTP requests handled at once (event threads; each serves many connections)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   return listen;

@@ -67,7 +67,8 @@ MHD_Result send(MHD_Connection* connection, Response response) {
     return MHD_NO;
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
-  const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response.status), r);
+  const MHD_Result queued =
+      MHD_queue_response(connection, static_cast<unsigned>(response.status), r);
   MHD_destroy_response(r);
   return queued;
 }
