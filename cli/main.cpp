@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   using lims::ExitCode;
   if (!lims::follow_parent()) return static_cast<int>(ExitCode::failure);
+  lims::tune_allocator();
   CLI::App app{
       "lims: keeps the LIMS Consumer Image DB in sync with the producer by streaming the\n"
       "image change events from Kafka (topics potato, tomato, pepper) into a store.\n\n"
