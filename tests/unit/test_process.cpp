@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/process.hpp"
+#include "skip.hpp"
 
 namespace {
 
@@ -35,6 +36,9 @@ long faults_of_one_fetch(std::size_t bytes) {
 }  // namespace
 
 TEST_CASE("process: the tuned allocator reuses freed memory without faulting it in again") {
+#if defined(__SANITIZE_ADDRESS__)
+  LIMS_SKIP("AddressSanitizer replaces malloc, and mallopt() does not reach its allocator");
+#endif
   // In a child of its own: the settings are process-wide, and the environment must not hold
   // GLIBC_TUNABLES (which the tuning leaves alone).
   const pid_t child = ::fork();
