@@ -12,8 +12,12 @@
 # fixture, tests/fixtures/kafka: Java and Maven), and first runs each consumer once unmeasured:
 # the first group on a new broker creates __consumer_offsets.
 #
+# LIMS_ARGS adds arguments to every `lims consume` (a lever to try, e.g. "-X fetch.max.bytes=1048576");
+# GLIBC_TUNABLES set to anything leaves glibc's allocator untuned (lims then skips its mallopt()).
+# The last lims run's time-by-stage line is printed after the medians.
+#
 #   bench/consume.sh [PATH/TO/lims]
-#   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded
+#   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded LIMS_ARGS=
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
@@ -22,6 +26,7 @@ PARTITIONS=${PARTITIONS:-16}
 RUNS=${RUNS:-5}
 BASELINE=${BASELINE:-1}
 KAFKA=${KAFKA:-embedded}
+LIMS_ARGS=${LIMS_ARGS:-}
 if [[ ! -x $LIMS ]]; then
   "$ROOT/scripts/setup"
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
@@ -75,16 +80,19 @@ measure() {
     mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
     rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
     cpu_s=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$WORK/run.err")
+    grep -E '^consume: time by stage' "$WORK/run.err" >"$WORK/$name.stages" || true
     [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
     echo "$name,$run,$records,$rate,$mbs,$(awk -v c="$cpu_s" -v n="$records" \
       'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024))"
   done
 }
 lims_consume() {  # GROUP STORE_PATH
-  "$LIMS" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$1" --store "sqlite:$2"
+  # shellcheck disable=SC2086 # LIMS_ARGS is a list of arguments
+  "$LIMS" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$1" --store "sqlite:$2" \
+    $LIMS_ARGS
 }
 export -f lims_consume
-export LIMS BROKERS
+export LIMS BROKERS LIMS_ARGS
 
 if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
   lims_consume warmup-lims "$WORK/warmup.db" >/dev/null 2>&1
@@ -116,3 +124,4 @@ if "python" in medians and medians["python"]["eps"] and medians["lims"]["cpu"]:
     print(f"lims / python: {lims['eps'] / py['eps']:.1f}x the events/s, "
           f"{py['cpu'] / lims['cpu']:.1f}x less CPU per event")
 PY
+if [[ -s $WORK/lims.stages ]]; then sed 's/^consume:/lims, last run:/' "$WORK/lims.stages"; fi
