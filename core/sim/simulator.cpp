@@ -17,7 +17,7 @@ namespace {
 void write_records(store::ImageStore& store, Plant plant, std::span<const ImageRecord> records) {
   std::vector<store::Write> writes;
   writes.reserve(records.size());
-  for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
+  for (const auto& r : records) writes.push_back({.plant = plant, .id = r.id, .upsert = &r});
   const auto results = store.apply(writes);
   for (std::size_t i = 0; i < results.size(); ++i)
     if (results[i].outcome == store::Outcome::failed)

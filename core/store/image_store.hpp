@@ -1,8 +1,9 @@
 #pragma once
 // ImageStore: the interface every consumer-side store implements (SQLite and MongoDB).
 
-#include <cstdint>
+#include <algorithm>
 #include <compare>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -17,26 +18,55 @@
 
 namespace lims::store {
 
-/// One key's net change within a batch. Applying it equals applying that key's events in order:
-/// a tombstone deletes unconditionally, and the upsert that follows the last tombstone (if any)
-/// passes the stale-event guard only if it is not older than the stored record.
+/// Where an event came from in Kafka: an offset in one partition of one topic. Positions are
+/// ordered only within one partition's log; across partitions (or without a position) there is
+/// no order to compare, and the guard compares none.
+struct SourcePosition {
+  std::string_view topic;  // empty: not from Kafka (sync-batch, a test)
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+
+  bool known() const { return !topic.empty(); }
+  /// True when both are in the same partition of the same topic and this one comes first there.
+  bool before(const SourcePosition& other) const {
+    return known() && topic == other.topic && partition == other.partition && offset < other.offset;
+  }
+};
+
+/// One key's net change within a batch. Applying it equals applying that key's events in order
+/// under the stale-event guard: a tombstone deletes unless the stored record was written from
+/// later in the tombstone's own partition, and leaves a delete marker holding the deleted
+/// record's version; an upsert passes if it is not older than the stored record and newer than a
+/// marker.
 struct Write {
   Plant plant = Plant::potato;
   std::int64_t id = 0;
   bool delete_first = false;            // a tombstone came after every earlier upsert
   const ImageRecord* upsert = nullptr;  // newest upsert after the last tombstone, if any
+  /// Where `upsert` came from; the store keeps it with the record it writes.
+  SourcePosition source{};
+  /// delete_first: where the last tombstone came from.
+  SourcePosition tombstone{};
+  /// delete_first: the newest version among the upserts of the batch before the last tombstone
+  /// (they were written, then deleted): the marker keeps at least this version.
+  std::optional<Micros> upserted_before{};
+  /// delete_first: the delete goes only if the stored record is not newer than this (sync-batch
+  /// --mode full: the version it found missing from the source).
+  std::optional<Micros> delete_up_to{};
 };
 
 enum class Outcome : std::uint8_t {
   applied,  // the upsert was written
-  stale,    // the stored record is newer; nothing changed
+  stale,    // the stored record (or a delete marker) is newer, or the tombstone is older than the
+            // stored record's write: nothing changed
   deleted,  // a delete without a following upsert was carried out (or the key was absent)
   failed,   // this write alone was rejected for its data; see WriteResult::error
 };
 
 struct WriteResult {
   Outcome outcome = Outcome::applied;
-  std::string error;  // why, for Outcome::failed
+  std::string error;            // why, for Outcome::failed
+  bool delete_refused = false;  // delete_first, but the guard kept the stored record
 };
 
 /// How far a copy from another store has come in one plant: the last record copied, in the order
@@ -62,7 +92,8 @@ class ImageStore {
   virtual std::vector<WriteResult> apply(std::span<const Write> writes) = 0;
   /// The stored record, or nullopt.
   virtual std::optional<ImageRecord> get(Plant plant, std::int64_t id) = 0;
-  /// How many records the plant has (soft-deleted ones included, as the Image API counts).
+  /// How many records the plant has (soft-deleted ones included, as the Image API counts; delete
+  /// markers are no records).
   virtual std::int64_t count(Plant plant) = 0;
   /// Calls `visit` for each record after `after` in (version(), id) order, handing the record
   /// over (the visitor may keep it without a copy); stops when it returns false.
@@ -93,7 +124,18 @@ class ImageStore {
   virtual std::string identity() const = 0;
   /// The finest time step the store keeps, in microseconds (1; MongoDB's dates: 1000).
   virtual Micros time_resolution() const { return 1; }
+  /// Removes the delete markers older than OpenOptions::delete_marker_retention at `now` (wall
+  /// clock); returns how many. Writes do this themselves, at most once per
+  /// marker_expiry_interval().
+  virtual std::size_t expire_markers(Micros now) = 0;
 };
+
+/// How long a delete marker is kept unless told otherwise: 7 days, Kafka's default retention.
+inline constexpr Micros kDefaultMarkerRetention = 7LL * 86400 * 1'000'000;
+/// How often writes expire markers: every hour, or every retention when that is shorter.
+inline Micros marker_expiry_interval(Micros retention) {
+  return std::min<Micros>(retention, 3600LL * 1'000'000);
+}
 
 /// The record's size as a LIMS MongoDB document (BSON, without _id): the unit sync-batch counts
 /// bytes moved in, whatever the stores are.
@@ -108,6 +150,7 @@ std::string too_large(std::size_t bytes, std::size_t limit = kMaxDocumentBytes);
 struct OpenOptions {
   bool read_only = false;                  // readers (get-image) never create or change a store
   std::string write_concern = "majority";  // MongoDB: "majority", or a number of nodes
+  Micros delete_marker_retention = kDefaultMarkerRetention;  // how long a delete marker stays
 };
 
 /// Opens the store named by `uri`: "sqlite:PATH" (or "sqlite://PATH", "sqlite::memory:"), or

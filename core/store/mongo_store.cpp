@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kDefaultDatabase = "imagedbplantconsumer";
 constexpr const char* kPositions = "lims_copy_positions";
-constexpr std::int32_t kDuplicateKey = 11000;
+constexpr const char* kGuard = "lims_guard";
 /// Records per reply when scanning: about 8 MB of 30 kB images, under the 16 MiB a reply holds.
 constexpr std::int32_t kScanBatch = 256;
 
@@ -61,7 +61,7 @@ std::int32_t write_concern_nodes(const std::string& text) {
 }  // namespace
 
 MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
-    : masked_(mask_credentials(uri)) {
+    : masked_(mask_credentials(uri)), marker_retention_(options.delete_marker_retention) {
   init_driver();
   bson_error_t error;
   uri_.reset(mongoc_uri_new_with_error(uri.c_str(), &error));
@@ -105,6 +105,19 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
   }
   positions_.reset(mongoc_client_get_collection(client_.get(), db, kPositions));
   mongoc_collection_set_write_concern(positions_.get(), wc.get());
+  guard_.reset(mongoc_client_get_collection(client_.get(), db, kGuard));
+  mongoc_collection_set_write_concern(guard_.get(), wc.get());
+  if (!options.read_only) {
+    // For expire_markers(): only markers have deleted_at, so a sparse index holds markers only.
+    BsonDoc command(BCON_NEW("createIndexes", BCON_UTF8(kGuard), "indexes", "[", "{", "key", "{",
+                             "deleted_at", BCON_INT32(1), "}", "name", BCON_UTF8("deleted_at_1"),
+                             "sparse", BCON_BOOL(true), "}", "]"));
+    BsonReply reply;
+    if (!mongoc_collection_write_command_with_opts(guard_.get(), command.get(), nullptr,
+                                                   reply.get(), &error))
+      log::warn("store " + masked_ + ": no index on deleted_at in " + kGuard + " (" +
+                error.message + "): expiring delete markers scans the collection");
+  }
 }
 
 void MongoStore::ensure_unique_index(Plant plant) {
@@ -129,133 +142,6 @@ void MongoStore::fail(const bson_error_t& error, const std::string& what) const 
   std::string message = "store " + masked_ + ": " + what + ": " + error.message;
   if (is_transient(error)) throw TransientError(message);
   throw Error(message);
-}
-
-std::vector<WriteResult> MongoStore::apply(std::span<const Write> writes) {
-  std::vector<WriteResult> results(writes.size());
-  for (Plant p : kPlants) {
-    std::vector<std::size_t> which;
-    for (std::size_t i = 0; i < writes.size(); ++i)
-      if (writes[i].plant == p) which.push_back(i);
-    if (!which.empty()) apply_plant(p, writes, which, results);
-  }
-  return results;
-}
-
-WriteResult MongoStore::apply_without_index(mongoc_collection_t* c, const Write& w) {
-  bson_error_t error;
-  BsonDoc by_id = make_doc();
-  detail::append_id_filter(by_id.get(), w.id);
-  if (w.delete_first) {
-    if (!mongoc_collection_delete_one(c, by_id.get(), nullptr, nullptr, &error))
-      fail(error, "deleting");
-    if (!w.upsert) return {Outcome::deleted, {}};
-  }
-  BsonDoc doc = make_doc();
-  detail::append_record(doc.get(), *w.upsert);
-  if (doc->len > kMaxDocumentBytes) return {Outcome::failed, too_large(doc->len)};
-  // Guarded replace first; if it matched nothing, insert only when the id is absent. Two
-  // writers can interleave between the steps: that is what the missing index costs.
-  BsonDoc guarded = make_doc();
-  detail::append_guard_filter(guarded.get(), w.id, w.upsert->version());
-  BsonReply reply;
-  const bool ok =
-      mongoc_collection_replace_one(c, guarded.get(), doc.get(), nullptr, reply.get(), &error);
-  bson_iter_t it;
-  const std::int64_t matched =
-      ok && bson_iter_init_find(&it, reply.get(), "matchedCount") ? bson_iter_as_int64(&it) : 0;
-  if (!ok) fail(error, "writing");
-  if (matched > 0) return {Outcome::applied, {}};
-  const std::int64_t present =
-      mongoc_collection_count_documents(c, by_id.get(), nullptr, nullptr, nullptr, &error);
-  if (present < 0) fail(error, "counting");
-  if (present > 0) return {Outcome::stale, {}};
-  if (!mongoc_collection_insert_one(c, doc.get(), nullptr, nullptr, &error))
-    fail(error, "inserting");
-  return {Outcome::applied, {}};
-}
-
-void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
-                             std::span<const std::size_t> which,
-                             std::vector<WriteResult>& results) {
-  mongoc_collection_t* c = collections_[static_cast<std::size_t>(plant)].get();
-  if (!unique_index_[static_cast<std::size_t>(plant)]) {
-    for (std::size_t i : which) results[i] = apply_without_index(c, writes[i]);
-    return;
-  }
-  BsonDoc opts(BCON_NEW("ordered", BCON_BOOL(false)));
-  MongoBulk bulk(mongoc_collection_create_bulk_operation_with_opts(c, opts.get()));
-  std::vector<std::size_t> op_to_write;  // bulk op index -> write index
-  bson_error_t error;
-  for (std::size_t i : which) {
-    const Write& w = writes[i];
-    BsonDoc filter = make_doc();
-    if (!w.upsert) {  // a tombstone alone
-      detail::append_id_filter(filter.get(), w.id);
-      results[i].outcome = Outcome::deleted;
-      if (!mongoc_bulk_operation_remove_one_with_opts(bulk.get(), filter.get(), nullptr, &error))
-        fail(error, "queueing a delete");
-      op_to_write.push_back(i);
-      continue;
-    }
-    BsonDoc doc = make_doc();
-    detail::append_record(doc.get(), *w.upsert);
-    if (doc->len > kMaxDocumentBytes) {
-      results[i] = {Outcome::failed, too_large(doc->len)};
-      continue;
-    }
-    // After a tombstone in the same batch the guard does not apply: delete-then-insert is a
-    // plain replace by id.
-    if (w.delete_first)
-      detail::append_id_filter(filter.get(), w.id);
-    else
-      detail::append_guard_filter(filter.get(), w.id, w.upsert->version());
-    BsonDoc upsert(BCON_NEW("upsert", BCON_BOOL(true)));
-    if (!mongoc_bulk_operation_replace_one_with_opts(bulk.get(), filter.get(), doc.get(),
-                                                     upsert.get(), &error))
-      fail(error, "queueing a write");
-    results[i].outcome = Outcome::applied;
-    op_to_write.push_back(i);
-  }
-  if (op_to_write.empty()) return;
-  BsonReply reply;
-  const bool ok = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &error);
-  const bool any_write_error = read_write_errors(reply.get(), op_to_write, results);
-  if (!ok && !any_write_error)
-    fail(error, "writing to " + std::string(mongoc_collection_get_name(c)));
-}
-
-bool MongoStore::read_write_errors(const bson_t* reply, std::span<const std::size_t> op_to_write,
-                                   std::vector<WriteResult>& results) {
-  bson_iter_t it, errors;
-  bool any_write_error = false;
-  if (bson_iter_init_find(&it, reply, "writeErrors") && bson_iter_recurse(&it, &errors)) {
-    while (bson_iter_next(&errors)) {
-      bson_iter_t e;
-      std::int64_t index = -1, code = 0;
-      std::string message;
-      if (!bson_iter_recurse(&errors, &e)) continue;
-      while (bson_iter_next(&e)) {
-        std::string_view key = bson_iter_key(&e);
-        if (key == "index")
-          index = bson_iter_as_int64(&e);
-        else if (key == "code")
-          code = bson_iter_as_int64(&e);
-        else if (key == "errmsg" && BSON_ITER_HOLDS_UTF8(&e))
-          message = bson_iter_utf8(&e, nullptr);
-      }
-      if (index < 0 || index >= static_cast<std::int64_t>(op_to_write.size())) continue;
-      any_write_error = true;
-      WriteResult& r = results[op_to_write[static_cast<std::size_t>(index)]];
-      // A guarded upsert that found a newer record tries to insert a second one; the unique
-      // index refuses it. That is the guard saying "stale", not an error.
-      if (code == kDuplicateKey && r.outcome == Outcome::applied)
-        r.outcome = Outcome::stale;
-      else
-        r = {Outcome::failed, "MongoDB error " + std::to_string(code) + ": " + message};
-    }
-  }
-  return any_write_error;
 }
 
 std::optional<ImageRecord> MongoStore::get(Plant plant, std::int64_t id) {

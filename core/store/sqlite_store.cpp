@@ -79,7 +79,9 @@ ImageRecord read_row(sqlite3_stmt* s) {
 }  // namespace
 
 SqliteStore::SqliteStore(std::string path, const OpenOptions& options)
-    : path_(std::move(path)), read_only_(options.read_only) {
+    : path_(std::move(path)),
+      read_only_(options.read_only),
+      marker_retention_(options.delete_marker_retention) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX |
               (read_only_ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -135,6 +137,7 @@ void SqliteStore::create_schema() {
     sql += "CREATE INDEX IF NOT EXISTS " + t + "_version ON " + t +
            " (COALESCE(updated_at, created_at));";
   }
+  sql += guard_schema();
   sql += "INSERT OR IGNORE INTO lims_meta VALUES ('schema_version', '" +
          std::to_string(kSchemaVersion) + "');COMMIT;";
   exec(sql.c_str());
@@ -167,11 +170,17 @@ void SqliteStore::prepare_statements() {
     s.latest.reset(prepare(std::string("SELECT ") + kColumnsWithoutData + " FROM " + t +
                            " ORDER BY COALESCE(updated_at, created_at) DESC, id DESC LIMIT ?1"));
     if (read_only_) continue;
-    // The stale-event guard lives in the statement: the update happens only when the incoming
-    // version is not older than the stored one, so sqlite3_changes() tells applied from stale.
+    // The stale-event guard lives in the statement: an insert happens only when no delete marker
+    // of the key is as new as the incoming version, the update only when the incoming version is
+    // not older than the stored one, so sqlite3_changes() tells applied from stale.
+    const std::string no_marker_as_new =
+        " WHERE NOT EXISTS (SELECT 1 FROM lims_guard WHERE"
+        " deleted_version >= COALESCE(?9, ?8) AND id = ?1 AND"
+        " plant = '" +
+        std::string(plant_name(p)) + "')";
     s.upsert.reset(prepare(
         "INSERT INTO " + t + " (" + kColumns +
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11" + no_marker_as_new +
         " ON CONFLICT (id) DO UPDATE SET camera_id = excluded.camera_id, data = excluded.data,"
         " latitude = excluded.latitude, longitude = excluded.longitude,"
         " disease = excluded.disease, percentage = excluded.percentage,"
@@ -181,6 +190,7 @@ void SqliteStore::prepare_statements() {
         " COALESCE(" +
         t + ".updated_at, " + t + ".created_at)"));
     s.remove.reset(prepare("DELETE FROM " + t + " WHERE id = ?1"));
+    prepare_guard_statements(p, t);
   }
   if (read_only_) return;
   load_position_.reset(prepare("SELECT version, id FROM lims_copy_positions WHERE key = ?1"));
@@ -197,15 +207,11 @@ void SqliteStore::fail(int rc, const std::string& what) const {
 }
 
 WriteResult SqliteStore::apply_one(const Write& w) {
+  return w.delete_first ? apply_delete(w) : apply_upsert(w);
+}
+
+WriteResult SqliteStore::apply_upsert(const Write& w) {
   auto& s = statements_[static_cast<std::size_t>(w.plant)];
-  if (w.delete_first) {
-    Reset reset(s.remove.get());
-    sqlite3_bind_int64(s.remove.get(), 1, w.id);
-    int rc = sqlite3_step(s.remove.get());
-    if (rc != SQLITE_DONE)
-      fail(rc, "deleting " + std::string(plant_name(w.plant)) + " " + std::to_string(w.id));
-    if (!w.upsert) return {Outcome::deleted, {}};
-  }
   const ImageRecord& r = *w.upsert;
   if (const std::size_t bytes = document_bytes(r); bytes > kMaxDocumentBytes)
     return {Outcome::failed, too_large(bytes)};
@@ -233,8 +239,11 @@ WriteResult SqliteStore::apply_one(const Write& w) {
   sqlite3_bind_int(u, 10, r.is_active ? 1 : 0);
   sqlite3_bind_int(u, 11, r.is_deleted ? 1 : 0);
   int rc = sqlite3_step(u);
-  if (rc == SQLITE_DONE)
-    return {sqlite3_changes(db_.get()) > 0 ? Outcome::applied : Outcome::stale, {}};
+  if (rc == SQLITE_DONE) {
+    if (sqlite3_changes(db_.get()) == 0) return {Outcome::stale, {}};
+    guard_wrote(w);
+    return {Outcome::applied, {}};
+  }
   if ((rc & 0xff) == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_TOOBIG)
     return {Outcome::failed, sqlite3_errmsg(db_.get())};  // this record alone is refused
   fail(rc, "writing " + std::string(plant_name(w.plant)) + " " + std::to_string(w.id));
@@ -247,6 +256,7 @@ std::vector<WriteResult> SqliteStore::transaction(std::span<const Write> writes,
   results.reserve(writes.size());
   exec("BEGIN IMMEDIATE");
   try {
+    maybe_expire_markers();
     for (const Write& w : writes) results.push_back(apply_one(w));
     if (also) also();
     exec("COMMIT");

@@ -10,8 +10,10 @@
 namespace lims::store {
 
 /// Keeps each plant in a table named like the LIMS collection (imagecolplant<plant>): the JPEG
-/// as a BLOB, times as INTEGER microseconds since the epoch (UTC), nulls as NULL. Uses WAL and
-/// one transaction per apply(). One thread at a time may use an instance.
+/// as a BLOB, times as INTEGER microseconds since the epoch (UTC), nulls as NULL. What the guard
+/// remembers beside the records (each record's source position, delete markers) lives in the
+/// side table lims_guard. Uses WAL and one transaction per apply(). One thread at a time may use
+/// an instance.
 class SqliteStore final : public ImageStore {
  public:
   /// Opens (and unless read-only, creates and migrates) the database at `path`.
@@ -30,10 +32,12 @@ class SqliteStore final : public ImageStore {
   std::vector<ImageRecord> latest(Plant plant, std::size_t n) override;
   std::string describe() const override { return "sqlite:" + path_; }
   std::string identity() const override;
+  std::size_t expire_markers(Micros now) override;
 
  private:
   struct PlantStatements {
     SqliteStmt upsert, remove, get, count, scan, latest;
+    SqliteStmt version, guard_get, guard_put, guard_mark, guard_drop;  // sqlite_guard.cpp
   };
 
   void create_schema();
@@ -41,6 +45,15 @@ class SqliteStore final : public ImageStore {
   sqlite3_stmt* prepare(const std::string& sql);
   void exec(const char* sql);
   WriteResult apply_one(const Write& write);
+  WriteResult apply_upsert(const Write& write);
+  // The guard's side table (sqlite_guard.cpp).
+  static std::string guard_schema();
+  void prepare_guard_statements(Plant plant, const std::string& table);
+  /// A write with delete_first: the tombstone under the guard, then its upsert if any.
+  WriteResult apply_delete(const Write& write);
+  /// After an applied upsert: keeps where it came from, which also clears a delete marker.
+  void guard_wrote(const Write& write);
+  void maybe_expire_markers();
   /// Runs the writes, then `also` (if set), in one transaction.
   std::vector<WriteResult> transaction(std::span<const Write> writes,
                                        const std::function<void()>& also);
@@ -52,6 +65,9 @@ class SqliteStore final : public ImageStore {
   SqliteDb db_;
   std::array<PlantStatements, 3> statements_;
   SqliteStmt load_position_, save_position_;  // prepared when writable
+  SqliteStmt expire_markers_;                 // prepared when writable
+  Micros marker_retention_;
+  Micros last_expiry_ = 0;  // wall clock of the last expire_markers() a write made
 };
 
 }  // namespace lims::store

@@ -1,5 +1,7 @@
 #include "sync/collapse.hpp"
 
+#include <algorithm>
+
 namespace lims::sync {
 
 Tally& Tally::operator+=(const Tally& o) {
@@ -10,7 +12,7 @@ Tally& Tally::operator+=(const Tally& o) {
   return *this;
 }
 
-void Collapser::add(ImageEvent event, std::uint32_t tag) {
+void Collapser::add(ImageEvent event, std::uint32_t tag, store::SourcePosition source) {
   auto [it, inserted] =
       index_.try_emplace(Key{event.plant, event.id}, static_cast<std::uint32_t>(keys_.size()));
   if (inserted) keys_.emplace_back();
@@ -20,20 +22,25 @@ void Collapser::add(ImageEvent event, std::uint32_t tag) {
     ++k.tombstones;
     k.delete_first = true;
     k.last_tombstone = index;
+    k.upserted_before = k.newest;
     if (k.best >= 0) k.overwritten += 1 + k.followers;
     k.best = -1;
     k.followers = 0;
-  } else if (k.best < 0) {
-    k.best = index;
-  } else if (event.record->version() >=
-             events_[static_cast<std::size_t>(k.best)].record->version()) {
-    ++k.followers;  // the earlier upsert was written, then this one overwrote it
-    k.best = index;
   } else {
-    ++k.stale;  // older than an upsert already seen: the guard would refuse it
+    const Micros version = event.record->version();
+    k.newest = std::max(k.newest.value_or(version), version);
+    if (k.best < 0) {
+      k.best = index;
+    } else if (version >= events_[static_cast<std::size_t>(k.best)].record->version()) {
+      ++k.followers;  // the earlier upsert was written, then this one overwrote it
+      k.best = index;
+    } else {
+      ++k.stale;  // older than an upsert already seen: the guard would refuse it
+    }
   }
   events_.push_back(std::move(event));
   tags_.push_back(tag);
+  sources_.push_back(source);
 }
 
 const std::vector<store::Write>& Collapser::writes() {
@@ -46,6 +53,10 @@ const std::vector<store::Write>& Collapser::writes() {
     w.id = key.id;
     w.delete_first = k.delete_first;
     w.upsert = k.best >= 0 ? &*events_[static_cast<std::size_t>(k.best)].record : nullptr;
+    w.source = k.best >= 0 ? sources_[static_cast<std::size_t>(k.best)] : store::SourcePosition{};
+    w.tombstone = k.last_tombstone >= 0 ? sources_[static_cast<std::size_t>(k.last_tombstone)]
+                                        : store::SourcePosition{};
+    w.upserted_before = k.upserted_before;
   }
   return writes_;
 }
@@ -55,8 +66,9 @@ Tally Collapser::tally(std::span<const store::WriteResult> results) const {
   for (std::size_t i = 0; i < keys_.size() && i < results.size(); ++i) {
     const KeyState& k = keys_[i];
     t.stale += k.stale;
-    t.deleted += k.tombstones;
-    t.applied += k.overwritten;
+    // A refused delete means the stored record was newer than every upsert before the tombstone.
+    (results[i].delete_refused ? t.stale : t.deleted) += k.tombstones;
+    (results[i].delete_refused ? t.stale : t.applied) += k.overwritten;
     if (k.best < 0) continue;
     const std::uint64_t n = 1 + k.followers;
     switch (results[i].outcome) {
@@ -77,6 +89,7 @@ std::uint32_t Collapser::tag_of(std::size_t i) const {
 void Collapser::clear() {
   events_.clear();
   tags_.clear();
+  sources_.clear();
   keys_.clear();
   index_.clear();
   writes_.clear();

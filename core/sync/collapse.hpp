@@ -2,6 +2,7 @@
 // Collapsing a batch of events to one net write per key, and counting what became of each event.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -12,11 +13,14 @@
 namespace lims::sync {
 
 /// What became of the events of a batch (every event lands in exactly one bucket). An upsert
-/// that a newer one of the same batch superseded is counted with the newer one's outcome: the
-/// stored version it would have been compared with is never read.
+/// that a newer one of the same batch superseded is counted with the newer one's outcome, and an
+/// upsert before a tombstone as applied (or as stale when the guard kept the stored record): the
+/// stored version it would have been compared with is never read. Likewise every tombstone of a
+/// key counts as its last one does.
 struct Tally {
   std::uint64_t applied = 0;  // written (or overwritten later in the same batch)
-  std::uint64_t stale = 0;    // older than the stored record or than an earlier event of the batch
+  std::uint64_t stale = 0;    // older than the stored record (or its delete marker) or than an
+                              // earlier event of the batch; tombstones the guard refused
   std::uint64_t deleted = 0;  // tombstones carried out
   std::uint64_t failed = 0;   // refused by the store for their data
 
@@ -25,11 +29,13 @@ struct Tally {
 };
 
 /// Holds a batch's events in offset order and folds them per (plant, id) so that applying the
-/// net writes equals applying the events one by one under the stale-event guard.
+/// net writes equals applying the events one by one under the stale-event guard, when each key's
+/// events come from one partition (as keyed records do).
 class Collapser {
  public:
-  /// Adds the next event; `tag` is the caller's handle for it (e.g. its message index).
-  void add(ImageEvent event, std::uint32_t tag);
+  /// Adds the next event; `tag` is the caller's handle for it (e.g. its message index), `source`
+  /// where it came from (its topic must outlive the writes).
+  void add(ImageEvent event, std::uint32_t tag, store::SourcePosition source = {});
   /// One write per key, in the order keys were first seen. Valid until the next add()/clear().
   const std::vector<store::Write>& writes();
   /// Counts every event, given the store's result for each write of writes().
@@ -61,10 +67,13 @@ class Collapser {
     std::uint32_t stale = 0;      // upserts older than one seen before them
     std::uint32_t tombstones = 0;
     std::uint32_t overwritten = 0;  // upserts a later tombstone wiped out (applied, then deleted)
+    std::optional<Micros> newest;   // the newest version among the key's upserts so far
+    std::optional<Micros> upserted_before;  // `newest` at the last tombstone
   };
 
   std::vector<ImageEvent> events_;
   std::vector<std::uint32_t> tags_;
+  std::vector<store::SourcePosition> sources_;
   std::vector<KeyState> keys_;
   std::unordered_map<Key, std::uint32_t, KeyHash> index_;
   std::vector<store::Write> writes_;

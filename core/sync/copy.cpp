@@ -48,7 +48,7 @@ void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& reco
   enter(clock, copy_stage::write);
   std::vector<store::Write> writes;
   writes.reserve(records.size());
-  for (const auto& r : records) writes.push_back({plant, r.id, false, &r});
+  for (const auto& r : records) writes.push_back({.plant = plant, .id = r.id, .upsert = &r});
   const auto results = checkpoint ? checkpoint->write(target, writes, plant,
                                                       {records.back().version(), records.back().id})
                                   : target.apply(writes);
@@ -66,7 +66,7 @@ void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::
     return true;
   });
   std::vector<store::Write> writes;
-  for (std::int64_t id : gone) writes.push_back({plant, id, true, nullptr});
+  for (std::int64_t id : gone) writes.push_back({.plant = plant, .id = id, .delete_first = true});
   enter(clock, copy_stage::write);
   if (!writes.empty()) target.apply(writes);
   enter(clock, copy_stage::read);

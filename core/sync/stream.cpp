@@ -102,7 +102,8 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
 
   void on_lost(const std::vector<kafka::TopicPartition>& parts) override {
     // Another member may own them already: their offsets must not be committed from here. The
-    // records in hand are still written (the guard makes that harmless) but not committed.
+    // records in hand are still written but not committed: the guard makes that harmless, for
+    // a tombstone too (it deletes nothing the new owner wrote from later in the partition).
     forget(parts);
   }
 
@@ -139,8 +140,10 @@ struct StreamSync::Impl final : kafka::RebalanceListener, ConsumerSide {
     auto& event = std::get<ImageEvent>(result);
     metrics.event(event, m.value_size());
     StreamBatch& batch = writer->filling();
-    batch.collapser.add(std::move(event), static_cast<std::uint32_t>(batch.origins.size()));
-    batch.origins.push_back({&partitions.slots().partition(slot), m.offset()});
+    const kafka::TopicPartition& from = partitions.slots().partition(slot);  // outlives the batch
+    batch.collapser.add(std::move(event), static_cast<std::uint32_t>(batch.origins.size()),
+                        {from.topic, from.partition, m.offset()});
+    batch.origins.push_back({&from, m.offset()});
     batch.timestamps_ms.push_back(m.timestamp_ms());
   }
 

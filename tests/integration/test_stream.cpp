@@ -71,7 +71,10 @@ TEST_CASE("stream: the stream and sync-batch end in identical stores") {
   auto producer = store::open_store("sqlite::memory:");
   for (const auto& e : events) {
     if (e.malformed) continue;
-    const store::Write w{e.plant, e.id, !e.record, e.record ? &*e.record : nullptr};
+    const store::Write w{.plant = e.plant,
+                         .id = e.id,
+                         .delete_first = !e.record,
+                         .upsert = e.record ? &*e.record : nullptr};
     producer->apply(std::vector<store::Write>{w});
   }
   auto streamed = store::open_store("sqlite::memory:");

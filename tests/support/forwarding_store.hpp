@@ -38,6 +38,7 @@ class ForwardingStore : public store::ImageStore {
   std::string describe() const override { return inner_.describe(); }
   std::string identity() const override { return inner_.identity(); }
   Micros time_resolution() const override { return inner_.time_resolution(); }
+  std::size_t expire_markers(Micros now) override { return inner_.expire_markers(now); }
 
  protected:
   store::ImageStore& inner_;
@@ -60,7 +61,8 @@ class FaultyStore final : public ForwardingStore {
     for (std::size_t i = 0; i < writes.size(); ++i)
       if (writes[i].upsert && refused.count(writes[i].id)) {
         results[i] = {store::Outcome::failed, "refused by the test"};
-        inner_.apply(std::vector<store::Write>{{writes[i].plant, writes[i].id, true, nullptr}});
+        inner_.apply(std::vector<store::Write>{
+            {.plant = writes[i].plant, .id = writes[i].id, .delete_first = true}});
       }
     return results;
   }

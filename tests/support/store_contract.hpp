@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time_units.hpp"
 #include "model/image.hpp"
 #include "store/image_store.hpp"
 
@@ -66,11 +67,11 @@ inline ImageRecord sample_record(std::int64_t id, Micros version_offset = 0) {
 }
 
 inline store::Write upsert_of(Plant plant, const ImageRecord& r, bool delete_first = false) {
-  return store::Write{plant, r.id, delete_first, &r};
+  return store::Write{.plant = plant, .id = r.id, .delete_first = delete_first, .upsert = &r};
 }
 
 inline store::Write delete_of(Plant plant, std::int64_t id) {
-  return store::Write{plant, id, true, nullptr};
+  return store::Write{.plant = plant, .id = id, .delete_first = true};
 }
 
 /// Applies one write and returns its outcome.
@@ -299,23 +300,209 @@ inline void contract_delete(const StoreFactory& f) {
   CHECK(s->count(Plant::potato) == 0);
 }
 
-inline void contract_delete_clears_guard(const StoreFactory& f) {
-  auto s = f.make();
-  const ImageRecord newer = sample_record(40, 1'000'000);
-  REQUIRE(apply_one(*s, upsert_of(Plant::potato, newer)) == store::Outcome::applied);
+/// The ids latest() returns, in order.
+inline std::vector<std::int64_t> latest_ids(store::ImageStore& s, Plant plant, std::size_t n) {
+  std::vector<std::int64_t> ids;
+  for (const ImageRecord& r : s.latest(plant, n)) ids.push_back(r.id);
+  return ids;
+}
 
-  ImageRecord older = sample_record(40);  // older than what is stored
+inline void contract_delete_first_then_upsert(const StoreFactory& f) {
+  auto s = f.make();
+  const ImageRecord stored = sample_record(40, 10);
+  REQUIRE(apply_one(*s, upsert_of(Plant::potato, stored)) == store::Outcome::applied);
+
+  // A delete then an upsert no newer than what it deleted: the delete holds.
+  ImageRecord older = sample_record(40, 9);
   older.camera_id = 8;
-  older.disease.reset();
   CHECK(apply_one(*s, upsert_of(Plant::potato, older, /*delete_first=*/true)) ==
-        store::Outcome::applied);
-  check_same_record(s->get(Plant::potato, 40), older);
-  CHECK(s->count(Plant::potato) == 1);
+        store::Outcome::stale);
+  CHECK_FALSE(s->get(Plant::potato, 40).has_value());
+  CHECK(apply_one(*s, upsert_of(Plant::potato, stored, true)) == store::Outcome::stale);
+  CHECK_FALSE(s->get(Plant::potato, 40).has_value());
+  CHECK(s->count(Plant::potato) == 0);
+
+  // One newer comes back.
+  const ImageRecord newer = sample_record(40, 11);
+  CHECK(apply_one(*s, upsert_of(Plant::potato, newer, true)) == store::Outcome::applied);
+  check_same_record(s->get(Plant::potato, 40), newer);
 
   // On an absent key, delete_first + upsert simply inserts.
   const ImageRecord fresh = sample_record(41);
   CHECK(apply_one(*s, upsert_of(Plant::potato, fresh, true)) == store::Outcome::applied);
   check_same_record(s->get(Plant::potato, 41), fresh);
+
+  // A batch's upserts before its tombstone count as deleted too (upserted_before): the
+  // upsert after it must be newer than them.
+  const ImageRecord replay = sample_record(42, 3);
+  store::Write w = upsert_of(Plant::potato, replay, true);
+  w.upserted_before = sample_record(42, 3).version();
+  CHECK(apply_one(*s, w) == store::Outcome::stale);
+  CHECK_FALSE(s->get(Plant::potato, 42).has_value());
+  const ImageRecord later = sample_record(42, 4);
+  CHECK(apply_one(*s, upsert_of(Plant::potato, later)) == store::Outcome::applied);
+  check_same_record(s->get(Plant::potato, 42), later);
+}
+
+inline void contract_delete_marker(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::tomato;
+  const ImageRecord r = sample_record(43, 5);
+
+  SUBCASE("upsert, tombstone, the same upsert again: stays deleted") {
+    REQUIRE(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+    REQUIRE(apply_one(*s, delete_of(p, 43)) == store::Outcome::deleted);
+    CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::stale);
+    CHECK(apply_one(*s, upsert_of(p, sample_record(43, 4))) == store::Outcome::stale);
+    CHECK_FALSE(s->get(p, 43).has_value());
+    // A second tombstone keeps the marker.
+    CHECK(apply_one(*s, delete_of(p, 43)) == store::Outcome::deleted);
+    CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::stale);
+    CHECK_FALSE(s->get(p, 43).has_value());
+  }
+  SUBCASE("upsert, tombstone, a newer upsert: back, and the marker is gone") {
+    REQUIRE(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+    REQUIRE(apply_one(*s, delete_of(p, 43)) == store::Outcome::deleted);
+    const ImageRecord newer = sample_record(43, 6);
+    CHECK(apply_one(*s, upsert_of(p, newer)) == store::Outcome::applied);
+    check_same_record(s->get(p, 43), newer);
+    // The ordinary guard again: an equal version re-applies, an older one is stale.
+    CHECK(apply_one(*s, upsert_of(p, newer)) == store::Outcome::applied);
+    CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::stale);
+    check_same_record(s->get(p, 43), newer);
+  }
+  SUBCASE("tombstone first, then an upsert: present") {
+    REQUIRE(apply_one(*s, delete_of(p, 43)) == store::Outcome::deleted);
+    CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+    check_same_record(s->get(p, 43), r);
+  }
+  SUBCASE("a marker in one plant guards no other") {
+    REQUIRE(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+    REQUIRE(apply_one(*s, delete_of(p, 43)) == store::Outcome::deleted);
+    CHECK(apply_one(*s, upsert_of(Plant::pepper, r)) == store::Outcome::applied);
+    check_same_record(s->get(Plant::pepper, 43), r);
+  }
+}
+
+/// The position `offset` in partition `partition` of topic "potato".
+inline store::SourcePosition at(std::int64_t offset, std::int32_t partition = 0) {
+  return {"potato", partition, offset};
+}
+
+inline void contract_tombstone_older_than_stored(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::potato;
+  const ImageRecord r = sample_record(44, 5);
+  store::Write u = upsert_of(p, r);
+  u.source = at(10);
+  REQUIRE(apply_one(*s, u) == store::Outcome::applied);
+  auto tombstone = [&](store::SourcePosition where) {
+    store::Write w = delete_of(p, 44);
+    w.tombstone = where;
+    return w;
+  };
+
+  // From earlier in the same partition (a zombie's, a redelivery's): deletes nothing.
+  const store::Write early = tombstone(at(9));
+  const auto results = s->apply({&early, 1});
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome == store::Outcome::stale);
+  CHECK(results[0].delete_refused);
+  check_same_record(s->get(p, 44), r);
+  // With an upsert after it: the upsert meets the stored record.
+  store::Write early_then_older = tombstone(at(9));
+  const ImageRecord older = sample_record(44, 4);
+  early_then_older.upsert = &older;
+  CHECK(apply_one(*s, early_then_older) == store::Outcome::stale);
+  check_same_record(s->get(p, 44), r);
+  // Unless an upsert of its batch before it was as new as the stored record: that would have
+  // been written first, and the tombstone deletes it.
+  store::Write replaced = tombstone(at(9));
+  replaced.upserted_before = r.version();
+  CHECK(apply_one(*s, replaced) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(p, 44).has_value());
+
+  REQUIRE(apply_one(*s, upsert_of(p, sample_record(44, 6))) == store::Outcome::applied);
+  const ImageRecord r7 = sample_record(44, 7);
+  u.upsert = &r7;
+  REQUIRE(apply_one(*s, u) == store::Outcome::applied);  // from at(10) again
+  // From another partition, another topic, or nowhere: no order to compare; it deletes.
+  CHECK(apply_one(*s, tombstone(at(3, 1))) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(p, 44).has_value());
+  const ImageRecord r8 = sample_record(44, 8);
+  u.upsert = &r8;
+  REQUIRE(apply_one(*s, u) == store::Outcome::applied);
+  CHECK(apply_one(*s, tombstone({"stg.potato", 0, 3})) == store::Outcome::deleted);
+  const ImageRecord r9 = sample_record(44, 9);
+  u.upsert = &r9;
+  REQUIRE(apply_one(*s, u) == store::Outcome::applied);
+  // From later in the same partition: deletes.
+  CHECK(apply_one(*s, tombstone(at(11))) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(p, 44).has_value());
+
+  // A record written without a position (sync-batch) has no order to compare: it deletes.
+  const ImageRecord r10 = sample_record(44, 10);
+  REQUIRE(apply_one(*s, upsert_of(p, r10)) == store::Outcome::applied);
+  CHECK(apply_one(*s, tombstone(at(1))) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(p, 44).has_value());
+
+  // delete_up_to (sync-batch --mode full): a record newer than the one found missing stays.
+  const ImageRecord r11 = sample_record(44, 11);
+  REQUIRE(apply_one(*s, upsert_of(p, r11)) == store::Outcome::applied);
+  store::Write bounded = delete_of(p, 44);
+  bounded.delete_up_to = at_tick(sample_record(44, 10).version());
+  const auto refused = s->apply({&bounded, 1});
+  CHECK(refused[0].outcome == store::Outcome::stale);
+  CHECK(refused[0].delete_refused);
+  check_same_record(s->get(p, 44), r11);
+  bounded.delete_up_to = at_tick(r11.version());
+  CHECK(apply_one(*s, bounded) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(p, 44).has_value());
+}
+
+inline void contract_marker_expiry(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::pepper;
+  const ImageRecord r = sample_record(45, 5);
+  REQUIRE(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+  REQUIRE(apply_one(*s, delete_of(p, 45)) == store::Outcome::deleted);
+  const Micros now = wall_clock_micros();
+  constexpr Micros kMinute = 60'000'000;
+  // Within the retention (the default, 7 days), the marker stays and guards.
+  CHECK(s->expire_markers(now + store::kDefaultMarkerRetention - kMinute) == 0);
+  CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::stale);
+  // Past it, the marker goes, and with it what it knew: the old record comes back.
+  CHECK(s->expire_markers(now + store::kDefaultMarkerRetention + kMinute) == 1);
+  CHECK(s->expire_markers(now + store::kDefaultMarkerRetention + kMinute) == 0);
+  CHECK(apply_one(*s, upsert_of(p, r)) == store::Outcome::applied);
+  check_same_record(s->get(p, 45), r);
+}
+
+inline void contract_markers_invisible(const StoreFactory& f) {
+  auto s = f.make();
+  const Plant p = Plant::potato;
+  std::vector<ImageRecord> records;
+  for (std::int64_t id = 1; id <= 4; ++id) records.push_back(sample_record(id, id));
+  std::vector<store::Write> writes;
+  for (const auto& r : records) writes.push_back(upsert_of(p, r));
+  s->apply(writes);
+  // Delete the newest two: their markers keep the newest versions of the plant.
+  s->apply(std::vector{delete_of(p, 4), delete_of(p, 3)});
+  CHECK_FALSE(s->get(p, 4).has_value());
+  CHECK_FALSE(s->get(p, 3).has_value());
+  CHECK(s->count(p) == 2);
+  CHECK(latest_ids(*s, p, 10) == std::vector<std::int64_t>{2, 1});
+  std::vector<std::int64_t> scanned;
+  s->scan_after(p, {}, [&](const ImageRecord& r) {
+    scanned.push_back(r.id);
+    return true;
+  });
+  CHECK(scanned == std::vector<std::int64_t>{1, 2});
+  CHECK(scanned_positions(*s, p, {at_tick(records[1].version()), 2}).empty());
+  if (!f.reconnect) return;
+  auto other = f.reconnect();  // readers of another connection see no markers either
+  CHECK_FALSE(other->get(p, 4).has_value());
+  CHECK(other->count(p) == 2);
 }
 
 inline void contract_count(const StoreFactory& f) {
@@ -372,7 +559,7 @@ inline void contract_scan_after(const StoreFactory& f) {
 
   CHECK(scanned_versions(*s, p, std::numeric_limits<Micros>::min() / 2) ==
         ticks({-20, 0, 100, 200, 300, 400, 500}));
-  CHECK(scanned_positions(*s, p, {}).size() == records.size());  // the default: from the start
+  CHECK(scanned_positions(*s, p, {}).size() == records.size());       // the default: from the start
   CHECK(scanned_versions(*s, p, 200 * t) == ticks({300, 400, 500}));  // strictly after
   CHECK(scanned_versions(*s, p, 199 * t) == ticks({200, 300, 400, 500}));
   CHECK(scanned_versions(*s, p, -21 * t) == ticks({-20, 0, 100, 200, 300, 400, 500}));
@@ -554,13 +741,6 @@ inline void contract_too_large_fails_alone(const StoreFactory& f) {
   CHECK_FALSE(s->get(Plant::tomato, 1).has_value());
 }
 
-/// The ids latest() returns, in order.
-inline std::vector<std::int64_t> latest_ids(store::ImageStore& s, Plant plant, std::size_t n) {
-  std::vector<std::int64_t> ids;
-  for (const ImageRecord& r : s.latest(plant, n)) ids.push_back(r.id);
-  return ids;
-}
-
 inline void contract_latest(const StoreFactory& f) {
   auto s = f.make();
   const Plant p = Plant::potato;
@@ -635,7 +815,17 @@ inline void run_store_contract(const StoreFactory& f) {
     contract_guard_uses_updated_else_created(f);
   }
   SUBCASE("a delete removes the key; an absent key is fine") { contract_delete(f); }
-  SUBCASE("delete_first lets an older upsert in") { contract_delete_clears_guard(f); }
+  SUBCASE("delete_first: an upsert must be newer than what was deleted") {
+    contract_delete_first_then_upsert(f);
+  }
+  SUBCASE("a delete leaves a marker that refuses what is not newer") { contract_delete_marker(f); }
+  SUBCASE("a tombstone older than the stored record's write deletes nothing") {
+    contract_tombstone_older_than_stored(f);
+  }
+  SUBCASE("delete markers expire after the retention") { contract_marker_expiry(f); }
+  SUBCASE("markers are no records to get, count, latest or scan_after") {
+    contract_markers_invisible(f);
+  }
   SUBCASE("count is per plant and includes soft-deleted records") { contract_count(f); }
   SUBCASE("scan_after visits newer records oldest first and can stop") { contract_scan_after(f); }
   SUBCASE("scan_after orders one version's records by id, strictly after the position") {

@@ -2,11 +2,16 @@
 // each event.
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 
 #include <cstdint>
+#include <deque>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -304,54 +309,180 @@ TEST_CASE("collapse: clear resets everything") {
   CHECK(total(t) == 2);
 }
 
+TEST_CASE("collapse: a write carries its sources and the newest version before its tombstone") {
+  using lims::store::SourcePosition;
+  Collapser c;
+  c.add(upsert(Plant::potato, 1, 300, 1), 0, {"potato", 2, 40});
+  c.add(upsert(Plant::potato, 1, 500, 2), 1, {"potato", 2, 41});
+  c.add(upsert(Plant::potato, 1, 400, 3), 2, {"potato", 2, 42});  // older: not the newest
+  c.add(tombstone(Plant::potato, 1), 3, {"potato", 2, 43});
+  c.add(upsert(Plant::potato, 1, 100, 4), 4, {"potato", 2, 44});
+  c.add(upsert(Plant::potato, 1, 100, 5), 5, {"potato", 2, 45});  // equal: the later one
+  c.add(upsert(Plant::tomato, 2, 7), 6, {"tomato", 0, 9});
+  const auto& w = c.writes();
+  REQUIRE(w.size() == 2);
+  CHECK(w[0].delete_first);
+  CHECK(w[0].upserted_before == 500);
+  CHECK((w[0].tombstone.topic == "potato" && w[0].tombstone.partition == 2 &&
+         w[0].tombstone.offset == 43));
+  REQUIRE(w[0].upsert != nullptr);
+  CHECK(*w[0].upsert == record(1, 100, 5));
+  CHECK(w[0].source.offset == 45);
+  CHECK_FALSE(w[0].delete_up_to.has_value());
+  CHECK_FALSE(w[1].delete_first);
+  CHECK_FALSE(w[1].upserted_before.has_value());
+  CHECK_FALSE(w[1].tombstone.known());
+  CHECK((w[1].source.topic == "tomato" && w[1].source.offset == 9));
+
+  // A tombstone with no upsert before it carries no version.
+  Collapser d;
+  d.add(tombstone(Plant::pepper, 3), 0, {"pepper", 0, 1});
+  REQUIRE(d.writes().size() == 1);
+  CHECK_FALSE(d.writes()[0].upserted_before.has_value());
+  CHECK(d.writes()[0].tombstone.offset == 1);
+
+  // Positions: only one partition's are ordered.
+  const SourcePosition a{"potato", 0, 5}, b{"potato", 0, 6}, other{"potato", 1, 9},
+      elsewhere{"stg.potato", 0, 9};
+  CHECK(a.before(b));
+  CHECK_FALSE(b.before(a));
+  CHECK_FALSE(a.before(a));
+  CHECK_FALSE(a.before(other));
+  CHECK_FALSE(a.before(elsewhere));
+  CHECK_FALSE(SourcePosition{}.before(b));
+  CHECK_FALSE(a.before(SourcePosition{}));
+}
+
+TEST_CASE("collapse: a refused delete counts its tombstones and the upserts before them stale") {
+  Collapser c;
+  c.add(upsert(Plant::potato, 1, 100), 0);
+  c.add(upsert(Plant::potato, 1, 200), 1);
+  c.add(tombstone(Plant::potato, 1), 2);
+  c.add(tombstone(Plant::potato, 1), 3);
+  c.add(upsert(Plant::potato, 1, 50), 4);
+  REQUIRE(c.writes().size() == 1);
+  // The store kept its record: newer than every upsert before the tombstones.
+  WriteResult refused{Outcome::stale, {}, true};
+  Tally t = c.tally(std::vector{refused});
+  CHECK(t.stale == 5);
+  CHECK(total(t) == 5);
+  // Carried out, with the last upsert older than the marker the delete left.
+  t = c.tally(std::vector<WriteResult>{{Outcome::stale, {}}});
+  CHECK(t.applied == 2);
+  CHECK(t.deleted == 2);
+  CHECK(t.stale == 1);
+}
+
+namespace {
+
+/// A store file in a directory of its own, removed with it.
+struct StoreFile {
+  std::string dir;
+  std::string path;
+  StoreFile() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "lims-collapse-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    dir = pattern;
+    path = dir + "/store.db";
+  }
+  ~StoreFile() { std::filesystem::remove_all(dir); }
+};
+
+/// Every row of lims_guard but the marker's wall-clock time, in key order.
+std::vector<std::string> guard_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  std::vector<std::string> rows;
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT plant || ' ' || id || ' ' || IFNULL(source_topic, '-') || ' '"
+                             " || IFNULL(source_partition, '-') || ' ' || IFNULL(source_offset,"
+                             " '-') || ' ' || IFNULL(deleted_version, '-') FROM lims_guard"
+                             " ORDER BY plant, id",
+                             -1, &s, nullptr) == SQLITE_OK);
+  while (sqlite3_step(s) == SQLITE_ROW)
+    rows.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return rows;
+}
+
+}  // namespace
+
 TEST_CASE("collapse: applying the net writes equals applying the events one by one") {
-  // Two in-memory stores with the same starting records: one gets every event as its own write,
-  // the other the collapsed writes. They must end equal, key for key.
-  for (std::uint32_t round = 0; round < 20; ++round) {
+  // Two stores start alike: records with a source position (in the partition the events come
+  // from: before, among or after their offsets; in another partition; unknown), delete markers,
+  // absent keys. One gets every event as its own write, the other each batch's collapsed writes.
+  // Each key's events come from one partition in offset order, as keyed records do: upserts with
+  // repeated and older versions, tombstones between them. The stores must end equal, record for
+  // record and in what the guard remembers, batch after batch.
+  using lims::store::SourcePosition;
+  for (std::uint32_t round = 0; round < 40; ++round) {
     CAPTURE(round);
     std::uint32_t seed = 777 + round;
     auto next = [&seed](std::uint32_t n) {
       seed = seed * 1664525u + 1013904223u;
       return (seed >> 8) % n;
     };
-    auto one_by_one = lims::store::open_store("sqlite::memory:");
-    auto collapsed = lims::store::open_store("sqlite::memory:");
+    StoreFile file_a, file_b;
+    auto one_by_one = lims::store::open_store("sqlite:" + file_a.path);
+    auto collapsed = lims::store::open_store("sqlite:" + file_b.path);
+    auto both = [&](const Write& w) {
+      one_by_one->apply({&w, 1});
+      collapsed->apply({&w, 1});
+    };
     constexpr std::int64_t kIds = 6;
-    std::vector<ImageRecord> seeded;
-    seeded.reserve(3 * kIds);
-    for (Plant p : lims::kPlants)
-      for (std::int64_t id = 1; id <= kIds; ++id)
-        if (next(2) == 0) {
-          seeded.push_back(record(id, static_cast<Micros>(next(30)), 1000 + id));
-          const Write w{p, id, false, &seeded.back()};
-          one_by_one->apply({&w, 1});
-          collapsed->apply({&w, 1});
-        }
-
-    Collapser c;
-    std::uint64_t tombstones = 0;
-    const std::uint32_t events = 20 + next(80);
-    for (std::uint32_t i = 0; i < events; ++i) {
-      const auto plant = static_cast<Plant>(next(3));
-      const auto id = static_cast<std::int64_t>(next(kIds)) + 1;
-      ImageEvent e =
-          next(4) == 0 ? tombstone(plant, id) : upsert(plant, id, static_cast<Micros>(next(30)), i);
-      const Write w{plant, id, e.is_delete(), e.record ? &*e.record : nullptr};
-      const auto results = one_by_one->apply({&w, 1});
-      REQUIRE(results.size() == 1);
-      if (e.is_delete()) ++tombstones;
-      c.add(std::move(e), i);
-    }
-    const auto results = collapsed->apply(c.writes());
-    REQUIRE(results.size() == c.writes().size());
-    const Tally t = c.tally(results);
-    CHECK(total(t) == events);
-    CHECK(t.deleted == tombstones);
-
+    std::deque<ImageRecord> records;  // stable addresses for the writes
+    std::int64_t offset = 100;        // the events' offsets, per topic (partition 0)
     for (Plant p : lims::kPlants)
       for (std::int64_t id = 1; id <= kIds; ++id) {
-        CAPTURE(id);
-        CHECK(one_by_one->get(p, id) == collapsed->get(p, id));
+        const auto kind = next(5);
+        if (kind == 0) continue;  // absent
+        records.push_back(record(id, static_cast<Micros>(next(30)), 1000 + id));
+        SourcePosition source;
+        if (kind >= 2) source = {plant_name(p), kind == 4 ? 1 : 0, next(200)};
+        both({.plant = p, .id = id, .upsert = &records.back(), .source = source});
+        if (kind == 3 && next(2) == 0) both({.plant = p, .id = id, .delete_first = true});
       }
+
+    for (int batch = 0; batch < 3; ++batch) {
+      CAPTURE(batch);
+      Collapser c;
+      std::uint64_t tombstones = 0;
+      const std::uint32_t events = 10 + next(50);
+      for (std::uint32_t i = 0; i < events; ++i) {
+        const auto plant = static_cast<Plant>(next(3));
+        const auto id = static_cast<std::int64_t>(next(kIds)) + 1;
+        const SourcePosition at{plant_name(plant), 0, offset++};
+        ImageEvent e = next(4) == 0 ? tombstone(plant, id)
+                                    : upsert(plant, id, static_cast<Micros>(next(30)), i);
+        Write w{.plant = plant, .id = id};
+        if (e.is_delete()) {
+          w.delete_first = true;
+          w.tombstone = at;
+          ++tombstones;
+        } else {
+          records.push_back(*e.record);
+          w.upsert = &records.back();
+          w.source = at;
+        }
+        REQUIRE(one_by_one->apply({&w, 1}).size() == 1);
+        c.add(std::move(e), i, at);
+      }
+      const auto results = collapsed->apply(c.writes());
+      REQUIRE(results.size() == c.writes().size());
+      const Tally t = c.tally(results);
+      CHECK(total(t) == events);
+      CHECK(t.deleted <= tombstones);
+
+      for (Plant p : lims::kPlants)
+        for (std::int64_t id = 1; id <= kIds; ++id) {
+          CAPTURE(plant_name(p));
+          CAPTURE(id);
+          CHECK(one_by_one->get(p, id) == collapsed->get(p, id));
+        }
+      CHECK(guard_rows(file_a.path) == guard_rows(file_b.path));
+    }
   }
 }

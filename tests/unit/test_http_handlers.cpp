@@ -51,6 +51,7 @@ class DownStore final : public store::ImageStore {
   std::vector<ImageRecord> latest(Plant, std::size_t) override { fail(); }
   std::string describe() const override { return "down"; }
   std::string identity() const override { return "down"; }
+  std::size_t expire_markers(Micros) override { fail(); }
 
  private:
   [[noreturn]] static void fail() { throw store::TransientError("connection refused"); }
