@@ -57,20 +57,23 @@ void write_chunk(store::ImageStore& target, const std::vector<ImageRecord>& reco
   enter(clock, copy_stage::read);
 }
 
-/// Full mode: deletes from the target every id of `plant` the source does not hold.
+/// Full mode: deletes from the target every id of `plant` the source does not hold, each only if
+/// the target's record is still the one the scan found missing: a record written since (by the
+/// stream, say) is newer and stays. Each delete leaves a marker, as a tombstone does.
 void delete_missing(store::ImageStore& target, Plant plant, const std::set<std::int64_t>& keep,
                     BatchRunStats& stats, metrics::StageClock* clock) {
-  std::vector<std::int64_t> gone;
+  std::vector<store::Write> writes;
   target.scan_after(plant, {}, [&](const ImageRecord& r) {
-    if (!keep.count(r.id)) gone.push_back(r.id);
+    if (!keep.count(r.id))
+      writes.push_back(
+          {.plant = plant, .id = r.id, .delete_first = true, .delete_up_to = r.version()});
     return true;
   });
-  std::vector<store::Write> writes;
-  for (std::int64_t id : gone) writes.push_back({.plant = plant, .id = id, .delete_first = true});
+  if (writes.empty()) return;
   enter(clock, copy_stage::write);
-  if (!writes.empty()) target.apply(writes);
+  for (const auto& result : target.apply(writes))
+    ++(result.delete_refused ? stats.stale : stats.deleted);
   enter(clock, copy_stage::read);
-  stats.deleted += gone.size();
 }
 
 class TargetCheckpoint final : public Checkpoint {

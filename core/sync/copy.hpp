@@ -22,7 +22,8 @@ enum class BatchMode { incremental, full };
 struct BatchRunStats {
   std::uint64_t images = 0;   // records written to the target (stale ones excluded)
   std::uint64_t deleted = 0;  // full mode: records the source no longer has
-  std::uint64_t stale = 0;
+  std::uint64_t stale = 0;    // refused by the guard: the target's record was newer (full mode:
+                              // also a record to delete that changed while the run went on)
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   double seconds = 0;
@@ -61,7 +62,8 @@ std::unique_ptr<Checkpoint> checkpoint_file(std::string path);
 
 /// Copies source to target. Incremental: the records after each plant's checkpoint, oldest first
 /// in chunks of `chunk`, moving the checkpoint with each chunk. Full: every record, and deletes
-/// from the target what the source lacks; no checkpoint is kept or needed (may be null). Stops
+/// from the target what the source lacks, under the guard (a record newer than the one found
+/// missing stays), leaving delete markers; no checkpoint is kept or needed (may be null). Stops
 /// between chunks when `stop` is set (then `complete` is false). `on_acked`, if set, is told
 /// about each chunk the target acknowledged. `clock`, if set, is entered into copy_stage::read
 /// and copy_stage::write as the copy goes (see copy_stages()).

@@ -45,6 +45,7 @@ std::vector<Produced> scenario() {
       if (id % 3 == 0) out.push_back({p, id, versions[2], {}});               // redelivery
       if (id % 4 == 0) out.push_back({p, id, versions[0], {}});               // stale replay
       if (id % 5 == 0) out.push_back({p, id, std::nullopt, {}});              // tombstone
+      if (id % 5 == 0) out.push_back({p, id, versions[2], {}});  // redelivered after it: stale
       if (id % 10 == 0) out.push_back({p, id, make_record(id, 4, rng), {}});  // re-create
       if (id % 7 == 0) out.push_back({p, id, std::nullopt, "{\"id\": -1}", true});
     }
@@ -57,15 +58,27 @@ std::vector<Produced> scenario() {
 std::map<std::pair<Plant, std::int64_t>, ImageRecord> expected_state(
     const std::vector<Produced>& events) {
   std::map<std::pair<Plant, std::int64_t>, ImageRecord> state;
+  std::map<std::pair<Plant, std::int64_t>, Micros> deleted;  // the delete markers' versions
   for (const auto& e : events) {
     if (e.malformed) continue;
     auto key = std::make_pair(e.plant, e.id);
+    auto it = state.find(key);
     if (!e.record) {
-      state.erase(key);
+      if (it != state.end()) {
+        deleted[key] = it->second.version();
+        state.erase(it);
+      }
       continue;
     }
-    auto it = state.find(key);
-    if (it == state.end() || e.record->version() >= it->second.version()) state[key] = *e.record;
+    if (it != state.end()) {
+      if (e.record->version() >= it->second.version()) it->second = *e.record;
+      continue;
+    }
+    if (auto marker = deleted.find(key); marker != deleted.end()) {
+      if (e.record->version() <= marker->second) continue;  // not newer than what was deleted
+      deleted.erase(marker);
+    }
+    state[key] = *e.record;
   }
   return state;
 }

@@ -34,11 +34,13 @@ struct Produced {
   bool malformed = false;
 };
 
-/// A few hundred changes: creates, updates, redeliveries, stale replays, tombstones (some
-/// followed by a re-create) and malformed records, in the order they are produced.
+/// A few hundred changes: creates, updates, redeliveries, stale replays, tombstones (each followed
+/// by a redelivery of the deleted version, some by a re-create) and malformed records, in the
+/// order they are produced.
 std::vector<Produced> scenario();
 
-/// The state the store must reach: each key's changes applied in order under the guard.
+/// The state the store must reach: each key's changes applied in order under the guard (a
+/// delete leaves a marker that only a newer version passes).
 std::map<std::pair<Plant, std::int64_t>, ImageRecord> expected_state(
     const std::vector<Produced>& events);
 

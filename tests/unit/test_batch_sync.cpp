@@ -213,6 +213,37 @@ TEST_CASE("batch: full mode copies everything and deletes what the source lacks"
   CHECK_FALSE(s.target->get(Plant::potato, 2).has_value());
 }
 
+TEST_CASE("batch: full mode's deletes follow the guard: markers, and a newer record stays") {
+  test::contract_tick() = 1;
+  Pair s;
+  for (std::int64_t id = 1; id <= 3; ++id) s.put(Plant::potato, test::sample_record(id, 5));
+  s.run(sync::BatchMode::full);
+  s.source->apply(std::vector<store::Write>{test::delete_of(Plant::potato, 1),
+                                            test::delete_of(Plant::potato, 2)});
+  // The stream writes a newer id 2 into the target while the run goes on: after the run's scan
+  // found it missing from the source, before its delete.
+  class WritesFirst final : public test::ForwardingStore {
+   public:
+    using ForwardingStore::ForwardingStore;
+    std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
+      if (!writes.empty() && writes[0].delete_first)
+        inner_.apply(std::vector{test::upsert_of(Plant::potato, newer)});
+      return inner_.apply(writes);
+    }
+    const ImageRecord newer = test::sample_record(2, 6);
+  } racing(*s.target);
+  const auto full = s.run_into(racing, sync::BatchMode::full);
+  CHECK(full.deleted == 1);
+  CHECK(full.stale == 1);
+  CHECK_FALSE(s.target->get(Plant::potato, 1).has_value());
+  test::check_same_record(s.target->get(Plant::potato, 2), racing.newer);
+  // The delete left a marker: the old record, delivered late, does not come back.
+  CHECK(test::apply_one(*s.target, test::upsert_of(Plant::potato, test::sample_record(1, 5))) ==
+        store::Outcome::stale);
+  CHECK_FALSE(s.target->get(Plant::potato, 1).has_value());
+  CHECK(s.target->count(Plant::potato) == 2);
+}
+
 TEST_CASE("batch: the guard keeps a newer target record") {
   test::contract_tick() = 1;
   Pair s;
