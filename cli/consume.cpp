@@ -23,6 +23,7 @@ struct ConsumeOptions {
   kafka::ConsumerConfig consumer;
   std::string store = kDefaultStore;
   store::OpenOptions open;
+  std::string marker_retention = "7d";
   sync::StreamOptions stream;
   double progress_s = 5;
   BadRecordOptions bad_records;
@@ -35,6 +36,7 @@ int run_consume(ConsumeOptions o) {
   const auto listen = o.http.server();
   install_stop_handlers();
   arm_shutdown_deadline(std::chrono::milliseconds(static_cast<long>(o.shutdown_timeout_s * 1000)));
+  o.open.delete_marker_retention = marker_retention_arg(o.marker_retention);
   auto store = store::open_store(o.store, o.open);
 
   kafka::ConsumerConfig& config = o.consumer;
@@ -75,7 +77,10 @@ Command setup_consume(CLI::App& app) {
       "Stream image change events from Kafka into the store (at-least-once, idempotent).\n"
       "Offsets are committed only after the store has applied every event before them; an\n"
       "event older than the stored record (by updated_at, else created_at) changes nothing;\n"
-      "a tombstone (null value) deletes. A record the codec or the store rejects is logged,\n"
+      "a tombstone (null value) deletes, unless the stored record was written from later in\n"
+      "its partition, and leaves a marker: an upsert must be newer than the deleted record\n"
+      "to bring it back (--delete-marker-retention). A record the codec or the store rejects is "
+      "logged,\n"
       "counted and handled by --on-bad-record. While the store fails, fetching pauses and the\n"
       "batch in hand is retried with backoff. SIGINT/SIGTERM finish and commit the batch in\n"
       "hand, then leave the group, within --shutdown-timeout.");
@@ -90,6 +95,7 @@ Command setup_consume(CLI::App& app) {
       ->envname("LIMS_WRITE_CONCERN")
       ->check(CLI::IsMember({"majority"}) | CLI::Range(1, 50))
       ->capture_default_str();
+  add_marker_retention_option(c, o->marker_retention);
   c->add_flag("--from-beginning", o->consumer.from_beginning,
               "Start at the earliest offset even if the group has committed offsets (a new group "
               "starts there anyway)");

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include "common/error.hpp"
+#include "common/time_units.hpp"
 #include "model/image.hpp"
 
 namespace lims::cli {
@@ -36,6 +37,28 @@ void add_topic_prefix_option(CLI::App* app, std::string& prefix) {
   app->add_option("--topic-prefix", prefix,
                   "Prefix for the plant topics, e.g. 'stg.' for stg.potato")
       ->envname("LIMS_TOPIC_PREFIX");
+}
+
+void add_marker_retention_option(CLI::App* app, std::string& retention) {
+  app->add_option("--delete-marker-retention", retention,
+                  "How long the marker a delete leaves is kept (a duration: 90s, 12h, 7d). While "
+                  "it is, an upsert no newer than the deleted record (a redelivery, a replay) is "
+                  "refused as stale; after it, such an upsert brings the record back")
+      ->envname("LIMS_DELETE_MARKER_RETENTION")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const auto d = parse_duration(text);
+            if (d && *d > 0) return {};
+            return "expected a duration longer than 0: <number><unit> pairs with units ms, s, "
+                   "m, h, d, such as 90s, 12h or 7d";
+          },
+          ""))
+      ->type_name("DURATION")
+      ->capture_default_str();
+}
+
+Micros marker_retention_arg(const std::string& retention) {
+  return duration_arg(retention, "--delete-marker-retention");
 }
 
 void add_ack_log_option(CLI::App* app, std::string& path) {

@@ -3,10 +3,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <optional>
 
 #include "http/server.hpp"
 #include "kafka/config.hpp"
@@ -68,6 +67,12 @@ struct HttpOptions {
 /// Returns the --listen option.
 CLI::Option* add_http_options(CLI::App* app, HttpOptions& options, bool optional_server);
 
+/// --delete-marker-retention DURATION (LIMS_DELETE_MARKER_RETENTION), for the commands that write
+/// a consumer store: how long a delete marker stays. Default "7d" (store::kDefaultMarkerRetention).
+void add_marker_retention_option(CLI::App* app, std::string& retention);
+/// The retention given, in microseconds (the option's check has vetted it).
+Micros marker_retention_arg(const std::string& retention);
+
 /// --ack-log FILE: one CSV line per record the store applied (sync::AckLog), for `lims bench`.
 void add_ack_log_option(CLI::App* app, std::string& path);
 /// --progress SECONDS between progress lines on stderr (0: off).
@@ -79,7 +84,6 @@ CLI::Option* add_count_option(CLI::App* app, T& count, const std::string& help) 
   app->add_option("-n", count)->group("");  // hidden: the spelling simulate and bench had
   return main;
 }
-
 
 /// The plant given on the command line, or a usage error naming the value.
 Plant parse_plant_arg(const std::string& text);

@@ -27,6 +27,7 @@ struct RebuildCommand {
   std::string since;
   BadRecordOptions bad_records;
   double progress_s = 5;
+  std::string marker_retention = "7d";
 };
 
 /// --since in ms since the epoch (0 at the least: Kafka reads negative times as offsets):
@@ -62,7 +63,8 @@ int run_rebuild(const RebuildCommand& o) {
     end_total += range.high;
   }
   options.progress_interval = std::chrono::milliseconds(static_cast<long>(o.progress_s * 1000));
-  auto store = store::open_store(o.store);
+  auto store = store::open_store(
+      o.store, {.delete_marker_retention = marker_retention_arg(o.marker_retention)});
   auto bad_records = make_bad_record_sink(o.bad_records, config);
   sync::StreamSync stream(config, *store, *bad_records, options);
   log::info("rebuilding " + store->describe() + " from " + o.kafka.brokers + " as group " +
@@ -87,10 +89,12 @@ Command setup_replay_rebuild(CLI::App* replay) {
       "store, and exit 0 once caught up with the end offsets current at the start. This is\n"
       "how a lost consumer store is rebuilt. It runs the same stream as consume (decode,\n"
       "batch, apply, then commit), so the stale-event guard makes it safe over a live store:\n"
-      "an event older than the stored record changes nothing. It commits to a group of its\n"
+      "an event older than the stored record changes nothing, a tombstone from before the\n"
+      "stored record's write deletes nothing. It commits to a group of its\n"
       "own, never the stream's.");
   add_kafka_options(c, o.kafka);
   add_store_option(c, o.store);
+  add_marker_retention_option(c, o.marker_retention);
   add_topic_options(c, o.topics, "read");
   c->add_option("-g,--group", o.group,
                 "Consumer group id (default: lims-rebuild-<unix ms>, new each run; not the "

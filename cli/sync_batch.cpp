@@ -24,6 +24,7 @@ struct SyncBatchOptions {
   double interval_s = 600;
   HttpOptions http;
   std::string ack_log;  // empty: none
+  std::string marker_retention = "7d";
 };
 
 /// What sync-batch exports on /metrics: its totals and when a run last finished.
@@ -66,7 +67,8 @@ int run_sync_batch(const SyncBatchOptions& o) {
   const auto listen = o.http.server();
   install_stop_handlers();
   auto source = store::open_store(o.from, {.read_only = true});
-  auto target = store::open_store(o.to);
+  auto target = store::open_store(
+      o.to, {.delete_marker_retention = marker_retention_arg(o.marker_retention)});
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
   BatchMetrics batch_metrics(registry);
@@ -118,7 +120,8 @@ Command setup_sync_batch(CLI::App& app) {
       "since the checkpoint: per plant, the last record copied (by updated_at, else created_at,\n"
       "then id), kept in the target itself (lims_copy_positions), keyed by the source and mode,\n"
       "and moved with each chunk written. Full runs copy everything and delete what the source no\n"
-      "longer has. The stale-event guard applies. Each run prints: sync-batch: N images, R bytes\n"
+      "longer has, leaving delete markers, and never a record newer than the one found missing.\n"
+      "The stale-event guard applies. Each run prints: sync-batch: N images, R bytes\n"
       "read, W bytes written in T s.");
   c->add_option("--from", o->from, "Source store (the producer DB)")
       ->required()
@@ -137,6 +140,7 @@ Command setup_sync_batch(CLI::App& app) {
                 "Keep the incremental checkpoint in this file instead of the target (one line "
                 "per plant, replaced atomically after each chunk)")
       ->envname("LIMS_SYNC_STATE");
+  add_marker_retention_option(c, o->marker_retention);
   add_http_options(c, o->http, /*optional_server=*/true);
   add_ack_log_option(c, o->ack_log);
   return {c, [o] { return run_sync_batch(*o); }};

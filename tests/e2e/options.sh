@@ -42,6 +42,17 @@ for cmd in consume simulate bench; do
   help=$("$LIMS" $cmd --help)
   grep -Eq '^  -c,--count ' <<<"$help" || fail "$cmd has no -c,--count"
 done
+for cmd in consume "replay rebuild" sync-batch; do  # the commands that write a consumer store
+  # shellcheck disable=SC2086
+  help=$("$LIMS" $cmd --help)
+  grep -Eq '^  --delete-marker-retention DURATION=7d \(Env:LIMS_DELETE_MARKER_RETENTION\)' \
+    <<<"$help" || fail "$cmd has no --delete-marker-retention DURATION=7d"
+  code=0
+  # shellcheck disable=SC2086
+  "$LIMS" $cmd --delete-marker-retention 0 >/dev/null 2>bad.err || code=$?
+  [[ $code == 2 ]] || fail "$cmd --delete-marker-retention 0 exited $code, expected 2"
+  grep -q 'expected a duration longer than 0' bad.err || fail "$cmd: $(cat bad.err)"
+done
 # --topics (replay, dev-broker) and -n (simulate, bench) were the spellings before.
 coproc BROKER { exec "$LIMS" dev-broker --topics stg.potato,stg.tomato,stg.pepper 2>broker.err; }
 PIDS+=("$BROKER_PID")
