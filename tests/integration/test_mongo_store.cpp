@@ -9,9 +9,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <vector>
 
+#include "common/time_units.hpp"
 #include "skip.hpp"
 #include "store/mongo_bson.hpp"
+#include "store/mongo_handles.hpp"
 #include "store_contract.hpp"
 #include "sync/copy.hpp"
 
@@ -61,6 +66,34 @@ bson_t* raw_document(const std::string& uri, Plant plant, std::int64_t id) {
   mongoc_collection_destroy(c);
   mongoc_client_destroy(client);
   return copy;
+}
+
+/// Every document of `collection` in the database of `uri`, read with the plain driver.
+std::vector<store::BsonDoc> raw_documents(const std::string& uri, const std::string& collection) {
+  mongoc_client_t* client = mongoc_client_new(uri.c_str());
+  mongoc_collection_t* c = mongoc_client_get_collection(
+      client, mongoc_uri_get_database(mongoc_client_get_uri(client)), collection.c_str());
+  bson_t* filter = bson_new();
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(c, filter, nullptr, nullptr);
+  const bson_t* doc = nullptr;
+  std::vector<store::BsonDoc> docs;
+  while (mongoc_cursor_next(cursor, &doc)) docs.emplace_back(bson_copy(doc));
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(filter);
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
+  return docs;
+}
+
+/// Runs `command` on `collection` of the database of `uri` (an update or delete by hand).
+void raw_command(const std::string& uri, const std::string& collection,
+                 const std::function<bool(mongoc_collection_t*)>& command) {
+  mongoc_client_t* client = mongoc_client_new(uri.c_str());
+  mongoc_collection_t* c = mongoc_client_get_collection(
+      client, mongoc_uri_get_database(mongoc_client_get_uri(client)), collection.c_str());
+  CHECK(command(c));
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
 }
 
 /// Opens the store, counting the contract's time offsets in its resolution (milliseconds).
@@ -189,6 +222,110 @@ TEST_CASE("mongo: without a unique index (duplicates exist) the guard still hold
   CHECK(s->count(Plant::potato) == 3);
   CHECK(test::apply_one(*s, test::delete_of(Plant::potato, 6)) == Outcome::deleted);
   CHECK(s->count(Plant::potato) == 2);
+}
+
+TEST_CASE(
+    "mongo: markers and positions live in lims_guard; the LIMS collections hold records only") {
+  const std::string base = server_uri();
+  if (base.empty()) LIMS_SKIP(kNoServer);
+  const std::string uri = fresh_database(base);
+  auto s = open(uri);
+  const ImageRecord kept = test::sample_record(1, 5), gone = test::sample_record(2, 7);
+  store::Write a = test::upsert_of(Plant::potato, kept), b = test::upsert_of(Plant::potato, gone);
+  a.source = {"potato", 3, 41};
+  b.source = {"potato", 3, 42};
+  s->apply(std::vector{a, b});
+  store::Write tombstone = test::delete_of(Plant::potato, 2);
+  tombstone.tombstone = {"potato", 3, 43};
+  REQUIRE(test::apply_one(*s, tombstone) == store::Outcome::deleted);
+
+  auto images = raw_documents(uri, "imagecolplantpotato");
+  REQUIRE(images.size() == 1);
+  CHECK(bson_count_keys(images[0].get()) == 11);  // _id and the ten LIMS fields: no bookkeeping
+
+  auto guard = raw_documents(uri, "lims_guard");
+  REQUIRE(guard.size() == 2);
+  std::map<std::string, std::size_t> by_id;  // _id -> index in guard
+  for (std::size_t i = 0; i < guard.size(); ++i) {
+    bson_iter_t it;
+    REQUIRE(bson_iter_init_find(&it, guard[i].get(), "_id"));
+    by_id[bson_iter_utf8(&it, nullptr)] = i;
+  }
+  REQUIRE(by_id.count("potato/1"));
+  REQUIRE(by_id.count("potato/2"));
+  bson_iter_t it;
+  const bson_t* live = guard[by_id["potato/1"]].get();
+  REQUIRE(bson_iter_init_find(&it, live, "offset"));
+  CHECK(bson_iter_as_int64(&it) == 41);
+  REQUIRE(bson_iter_init_find(&it, live, "deleted"));
+  CHECK_FALSE(bson_iter_bool(&it));
+  REQUIRE(bson_iter_init_find(&it, live, "version"));
+  CHECK(bson_iter_date_time(&it) * 1000 == test::at_tick(kept.version()));
+  const bson_t* marker = guard[by_id["potato/2"]].get();
+  REQUIRE(bson_iter_init_find(&it, marker, "deleted"));
+  CHECK(bson_iter_bool(&it));
+  REQUIRE(bson_iter_init_find(&it, marker, "version"));
+  CHECK(bson_iter_date_time(&it) * 1000 == test::at_tick(gone.version()));
+  CHECK(type_of(marker, "deleted_at") == BSON_TYPE_DATE_TIME);
+  CHECK(type_of(marker, "offset") == BSON_TYPE_EOD);
+
+  // A tombstone from before the stored record's write, in its partition, deletes nothing.
+  store::Write zombie = test::delete_of(Plant::potato, 1);
+  zombie.tombstone = {"potato", 3, 40};
+  CHECK(test::apply_one(*s, zombie) == store::Outcome::stale);
+  test::check_same_record(s->get(Plant::potato, 1), kept);
+}
+
+TEST_CASE(
+    "mongo: a delete whose marker landed but whose record stayed is completed by its redelivery") {
+  const std::string base = server_uri();
+  if (base.empty()) LIMS_SKIP(kNoServer);
+  const std::string uri = fresh_database(base);
+  auto s = open(uri);
+  const ImageRecord r = test::sample_record(3, 5);
+  REQUIRE(test::apply_one(*s, test::upsert_of(Plant::tomato, r)) == store::Outcome::applied);
+  // As if the process died between the two collections: lims_guard says deleted, the record is
+  // still there.
+  raw_command(uri, "lims_guard", [&](mongoc_collection_t* c) {
+    bson_t* filter = BCON_NEW("_id", BCON_UTF8("tomato/3"));
+    bson_t* update = BCON_NEW("$set", "{", "deleted", BCON_BOOL(true), "min_version",
+                              BCON_DATE_TIME(test::at_tick(r.version()) / 1000 + 1), "deleted_at",
+                              BCON_DATE_TIME(wall_clock_micros() / 1000), "}");
+    const bool ok = mongoc_collection_update_one(c, filter, update, nullptr, nullptr, nullptr);
+    bson_destroy(filter);
+    bson_destroy(update);
+    return ok;
+  });
+  CHECK(s->count(Plant::tomato) == 1);  // readers see it until then
+  // The redelivered record is refused (the marker is in place); the redelivered tombstone
+  // removes the record.
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::tomato, r)) == store::Outcome::stale);
+  CHECK(test::apply_one(*s, test::delete_of(Plant::tomato, 3)) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(Plant::tomato, 3).has_value());
+  CHECK(s->count(Plant::tomato) == 0);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::tomato, r)) == store::Outcome::stale);
+}
+
+TEST_CASE("mongo: a record lims did not write is deleted with its own version in the marker") {
+  const std::string base = server_uri();
+  if (base.empty()) LIMS_SKIP(kNoServer);
+  const std::string uri = fresh_database(base);
+  auto s = open(uri);
+  const ImageRecord r = test::sample_record(4, 5);
+  raw_command(uri, "imagecolplantpepper", [&](mongoc_collection_t* c) {  // by LIMS, say
+    bson_t* doc = bson_new();
+    store::detail::append_record(doc, r);
+    const bool ok = mongoc_collection_insert_one(c, doc, nullptr, nullptr, nullptr);
+    bson_destroy(doc);
+    return ok;
+  });
+  REQUIRE(raw_documents(uri, "lims_guard").empty());
+  CHECK(test::apply_one(*s, test::delete_of(Plant::pepper, 4)) == store::Outcome::deleted);
+  CHECK_FALSE(s->get(Plant::pepper, 4).has_value());
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::pepper, r)) == store::Outcome::stale);
+  const ImageRecord newer = test::sample_record(4, 6);
+  CHECK(test::apply_one(*s, test::upsert_of(Plant::pepper, newer)) == store::Outcome::applied);
+  test::check_same_record(s->get(Plant::pepper, 4), newer);
 }
 
 TEST_CASE("mongo: an unreachable server is exit 3 within the selection timeout, password masked") {
