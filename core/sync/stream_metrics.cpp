@@ -30,8 +30,9 @@ StreamMetrics::StreamMetrics(metrics::Registry& r, const StreamCounters& counter
     bytes_[static_cast<std::size_t>(p)] = &by.with({name});
   }
   r.counter_callback("lims_events_stale_total",
-                     "Events older than the stored record: they changed nothing", {},
-                     [&counters](const metrics::Emit& emit) { emit({}, counters.stale); });
+                     "Events the stale-event guard refused (older than the stored record or a "
+                     "delete marker, or tombstones from before its write): they changed nothing",
+                     {}, [&counters](const metrics::Emit& emit) { emit({}, counters.stale); });
   r.counter_callback(
       "lims_events_rejected_total",
       "Records the codec or the store rejected, whatever --on-bad-record did with them "
