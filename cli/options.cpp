@@ -92,13 +92,14 @@ std::optional<http::ServerOptions> HttpOptions::server() const {
 }
 
 CLI::Option* add_http_options(CLI::App* app, HttpOptions& o, bool optional_server) {
-  auto* listen = app->add_option("--listen", o.listen,
-                  optional_server
-                      ? "Also serve the HTTP handlers, probes and /metrics on HOST:PORT, :PORT "
-                        "or PORT (e.g. 0.0.0.0:8080; default: no HTTP)"
-                      : "Serve HTTP on HOST:PORT, :PORT or PORT")
-      ->envname("LIMS_LISTEN")
-      ->capture_default_str();
+  auto* listen =
+      app->add_option("--listen", o.listen,
+                      optional_server
+                          ? "Also serve the HTTP handlers, probes and /metrics on HOST:PORT, :PORT "
+                            "or PORT (e.g. 0.0.0.0:8080; default: no HTTP)"
+                          : "Serve HTTP on HOST:PORT, :PORT or PORT")
+          ->envname("LIMS_LISTEN")
+          ->capture_default_str();
   app->add_option("--http-threads", o.threads,
                   "HTTP requests handled at once (event threads; each serves many connections)")
       ->check(CLI::Range(1, 256))

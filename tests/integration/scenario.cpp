@@ -42,10 +42,10 @@ std::vector<Produced> scenario() {
       std::vector<ImageRecord> versions;
       for (int v = 1; v <= 3; ++v) versions.push_back(make_record(id, v, rng));
       for (const auto& r : versions) out.push_back({p, id, r, {}});
-      if (id % 3 == 0) out.push_back({p, id, versions[2], {}});               // redelivery
-      if (id % 4 == 0) out.push_back({p, id, versions[0], {}});               // stale replay
-      if (id % 5 == 0) out.push_back({p, id, std::nullopt, {}});              // tombstone
-      if (id % 5 == 0) out.push_back({p, id, versions[2], {}});  // redelivered after it: stale
+      if (id % 3 == 0) out.push_back({p, id, versions[2], {}});   // redelivery
+      if (id % 4 == 0) out.push_back({p, id, versions[0], {}});   // stale replay
+      if (id % 5 == 0) out.push_back({p, id, std::nullopt, {}});  // tombstone
+      if (id % 5 == 0) out.push_back({p, id, versions[2], {}});   // redelivered after it: stale
       if (id % 10 == 0) out.push_back({p, id, make_record(id, 4, rng), {}});  // re-create
       if (id % 7 == 0) out.push_back({p, id, std::nullopt, "{\"id\": -1}", true});
     }
