@@ -238,6 +238,32 @@ void append_scan_stages(bson_t* pipeline, CopyPosition after) {
   bson_append_document_end(pipeline, &s);
 }
 
+bool for_each_write_error(const bson_t* reply, std::size_t ops,
+                          const std::function<void(const WriteError&)>& each) {
+  bson_iter_t it, errors;
+  bool any = false;
+  if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &errors))
+    return false;
+  while (bson_iter_next(&errors)) {
+    bson_iter_t e;
+    WriteError error;
+    if (!bson_iter_recurse(&errors, &e)) continue;
+    while (bson_iter_next(&e)) {
+      const std::string_view key = bson_iter_key(&e);
+      if (key == "index")
+        error.index = bson_iter_as_int64(&e);
+      else if (key == "code")
+        error.code = bson_iter_as_int64(&e);
+      else if (key == "errmsg" && BSON_ITER_HOLDS_UTF8(&e))
+        error.message = bson_iter_utf8(&e, nullptr);
+    }
+    if (error.index < 0 || error.index >= static_cast<std::int64_t>(ops)) continue;
+    any = true;
+    each(error);
+  }
+  return any;
+}
+
 }  // namespace lims::store::detail
 
 namespace lims::store {

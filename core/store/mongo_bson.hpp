@@ -3,6 +3,8 @@
 
 #include <bson/bson.h>
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,5 +35,20 @@ void append_guard_filter(bson_t* filter, std::int64_t id, Micros version);
 /// The aggregation stages that list a collection's records after `after` in (version, id)
 /// order: version computed as lims_version (updated_at, else created_at), then sorted.
 void append_scan_stages(bson_t* pipeline, CopyPosition after);
+
+/// MongoDB's code for a duplicate key: a guarded upsert that met a newer document.
+inline constexpr std::int64_t kDuplicateKey = 11000;
+
+/// One entry of a bulk write reply's writeErrors.
+struct WriteError {
+  std::int64_t index = -1;  // the operation's index in the bulk
+  std::int64_t code = 0;
+  std::string message;
+};
+
+/// Calls `each` for every entry of `reply`'s writeErrors whose index is in [0, ops); returns
+/// whether there was any.
+bool for_each_write_error(const bson_t* reply, std::size_t ops,
+                          const std::function<void(const WriteError&)>& each);
 
 }  // namespace lims::store::detail

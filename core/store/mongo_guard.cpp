@@ -21,10 +21,6 @@
 namespace lims::store {
 namespace {
 
-constexpr std::int32_t kDuplicateKey = 11000;
-
-BsonDoc make_doc() { return BsonDoc(bson_new()); }
-
 std::string guard_key(Plant plant, std::int64_t id) {
   return std::string(plant_name(plant)) + "/" + std::to_string(id);
 }
@@ -210,37 +206,19 @@ void MongoStore::write_guard(std::span<const Write> writes, std::vector<Plan>& p
   if (op_to_write.empty()) return;
   BsonReply reply;
   const bool ok = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &error);
-  bson_iter_t it, errors;
-  bool any_write_error = false;
-  if (bson_iter_init_find(&it, reply.get(), "writeErrors") && bson_iter_recurse(&it, &errors)) {
-    while (bson_iter_next(&errors)) {
-      bson_iter_t e;
-      std::int64_t index = -1, code = 0;
-      std::string message;
-      if (!bson_iter_recurse(&errors, &e)) continue;
-      while (bson_iter_next(&e)) {
-        const std::string_view field = bson_iter_key(&e);
-        if (field == "index")
-          index = bson_iter_as_int64(&e);
-        else if (field == "code")
-          code = bson_iter_as_int64(&e);
-        else if (field == "errmsg" && BSON_ITER_HOLDS_UTF8(&e))
-          message = bson_iter_utf8(&e, nullptr);
-      }
-      if (index < 0 || index >= static_cast<std::int64_t>(op_to_write.size())) continue;
-      any_write_error = true;
-      const std::size_t i = op_to_write[static_cast<std::size_t>(index)];
-      plans[i].image = Plan::Image::none;
-      WriteResult& r = results[i];
-      if (code == kDuplicateKey) {  // the guard refused: something newer is stored
-        if (r.outcome != Outcome::failed) r.outcome = Outcome::stale;
-        if (writes[i].delete_first) r.delete_refused = true;
-      } else {
-        r = {Outcome::failed, "MongoDB error " + std::to_string(code) + ": " + message,
-             r.delete_refused};
-      }
-    }
-  }
+  const bool any_write_error = detail::for_each_write_error(
+      reply.get(), op_to_write.size(), [&](const detail::WriteError& e) {
+        const std::size_t i = op_to_write[static_cast<std::size_t>(e.index)];
+        plans[i].image = Plan::Image::none;
+        WriteResult& r = results[i];
+        if (e.code == detail::kDuplicateKey) {  // the guard refused: something newer is stored
+          if (r.outcome != Outcome::failed) r.outcome = Outcome::stale;
+          if (writes[i].delete_first) r.delete_refused = true;
+        } else {
+          r = {Outcome::failed, "MongoDB error " + std::to_string(e.code) + ": " + e.message,
+               r.delete_refused};
+        }
+      });
   if (!ok && !any_write_error) fail(error, "writing to lims_guard");
 }
 

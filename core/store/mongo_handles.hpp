@@ -28,6 +28,9 @@ using MongoWriteConcern = std::unique_ptr<mongoc_write_concern_t, MongoDeleter>;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 using BsonDoc = std::unique_ptr<bson_t, MongoDeleter>;  // for bson_new()/BCON_NEW() documents
+
+/// A new empty document.
+inline BsonDoc make_doc() { return BsonDoc(bson_new()); }
 #pragma GCC diagnostic pop
 
 /// A document libmongoc fills in place (a command's reply), destroyed when it goes. It starts

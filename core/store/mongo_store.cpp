@@ -46,8 +46,6 @@ bool is_transient(const bson_error_t& e) {
   }
 }
 
-BsonDoc make_doc() { return BsonDoc(bson_new()); }
-
 /// A write concern of a number of nodes, 1 to 50; lims::Error (usage) for anything else.
 std::int32_t write_concern_nodes(const std::string& text) {
   std::int32_t n = 0;
@@ -73,6 +71,10 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
   client_.reset(mongoc_client_new_from_uri_with_error(uri_.get(), &error));
   if (!client_) throw Error("store " + masked_ + ": " + error.message, ExitCode::usage);
   mongoc_client_set_appname(client_.get(), "lims");
+  mongoc_apm_callbacks_t* callbacks = mongoc_apm_callbacks_new();
+  mongoc_apm_set_command_started_cb(callbacks, &MongoStore::on_command_started);
+  mongoc_client_set_apm_callbacks(client_.get(), callbacks, this);
+  mongoc_apm_callbacks_destroy(callbacks);
 
   BsonDoc ping(BCON_NEW("ping", BCON_INT32(1)));
   BsonReply reply;
@@ -257,6 +259,16 @@ std::vector<ImageRecord> MongoStore::latest(Plant plant, std::size_t n) {
   bson_error_t error;
   if (mongoc_cursor_error(cursor.get(), &error)) fail(error, "listing");
   return out;
+}
+
+void MongoStore::on_command_started(const mongoc_apm_command_started_t* event) {
+  auto* self = static_cast<MongoStore*>(mongoc_apm_command_started_get_context(event));
+  const std::string_view name = mongoc_apm_command_started_get_command_name(event);
+  const auto at = self->commands_sent_.find(name);
+  if (at != self->commands_sent_.end())
+    ++at->second;
+  else
+    self->commands_sent_.emplace(name, 1);
 }
 
 }  // namespace lims::store

@@ -2,6 +2,8 @@
 // MongoStore: the LIMS Consumer Image DB in MongoDB, laid out exactly as LIMS keeps it.
 
 #include <array>
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "store/guard.hpp"
@@ -39,6 +41,12 @@ class MongoStore final : public ImageStore {
   Micros time_resolution() const override { return 1000; }
   std::size_t expire_markers(Micros now) override;
 
+  /// The commands this store has sent, by name ("update", "find", ...): one per round trip to
+  /// the server (libmongoc's command monitoring), since it was opened.
+  const std::map<std::string, std::uint64_t, std::less<>>& commands_sent() const {
+    return commands_sent_;
+  }
+
  private:
   /// What one write does in each collection (mongo_write.cpp).
   struct Plan {
@@ -67,6 +75,7 @@ class MongoStore final : public ImageStore {
                                 std::vector<WriteResult>& results);
   void maybe_expire_markers();
   [[noreturn]] void fail(const bson_error_t& error, const std::string& what) const;
+  static void on_command_started(const mongoc_apm_command_started_t* event);
 
   std::string masked_;
   std::string identity_;
@@ -78,6 +87,7 @@ class MongoStore final : public ImageStore {
   std::array<bool, 3> unique_index_{};
   Micros marker_retention_;
   Micros last_expiry_ = 0;  // wall clock of the last expiry a write made
+  std::map<std::string, std::uint64_t, std::less<>> commands_sent_;
 };
 
 }  // namespace lims::store

@@ -1,19 +1,14 @@
 // MongoStore's writes: what each write does (plan), then the guard's bulk write, then one
 // unordered bulk write per image collection.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "store/mongo_bson.hpp"
 #include "store/mongo_store.hpp"
 
 namespace lims::store {
-namespace {
-
-constexpr std::int32_t kDuplicateKey = 11000;
-
-BsonDoc make_doc() { return BsonDoc(bson_new()); }
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<WriteResult> MongoStore::apply(std::span<const Write> writes) {
   maybe_expire_markers();
@@ -115,7 +110,13 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
   MongoBulk bulk(mongoc_collection_create_bulk_operation_with_opts(c, opts.get()));
   std::vector<std::size_t> op_to_write;  // bulk op index -> write index
   bson_error_t error;
-  for (std::size_t i : which) {
+  // Removes first, then upserts: libmongoc sends each run of one kind of operation as one
+  // command, so mixing them would cost a round trip per run. (Each key has one write in a batch,
+  // so their order does not matter.)
+  std::vector<std::size_t> ordered(which.begin(), which.end());
+  std::stable_partition(ordered.begin(), ordered.end(),
+                        [&](std::size_t i) { return plans[i].image == Plan::Image::remove; });
+  for (std::size_t i : ordered) {
     const Write& w = writes[i];
     BsonDoc filter = make_doc();
     if (plans[i].image == Plan::Image::remove) {
@@ -144,36 +145,16 @@ void MongoStore::apply_plant(Plant plant, std::span<const Write> writes,
 
 bool MongoStore::read_write_errors(const bson_t* reply, std::span<const std::size_t> op_to_write,
                                    std::vector<WriteResult>& results) {
-  bson_iter_t it, errors;
-  bool any_write_error = false;
-  if (bson_iter_init_find(&it, reply, "writeErrors") && bson_iter_recurse(&it, &errors)) {
-    while (bson_iter_next(&errors)) {
-      bson_iter_t e;
-      std::int64_t index = -1, code = 0;
-      std::string message;
-      if (!bson_iter_recurse(&errors, &e)) continue;
-      while (bson_iter_next(&e)) {
-        std::string_view key = bson_iter_key(&e);
-        if (key == "index")
-          index = bson_iter_as_int64(&e);
-        else if (key == "code")
-          code = bson_iter_as_int64(&e);
-        else if (key == "errmsg" && BSON_ITER_HOLDS_UTF8(&e))
-          message = bson_iter_utf8(&e, nullptr);
-      }
-      if (index < 0 || index >= static_cast<std::int64_t>(op_to_write.size())) continue;
-      any_write_error = true;
-      WriteResult& r = results[op_to_write[static_cast<std::size_t>(index)]];
-      // A guarded upsert that found a newer record tries to insert a second one; the unique
-      // index refuses it. That is the guard saying "stale", not an error.
-      if (code == kDuplicateKey && r.outcome == Outcome::applied)
-        r.outcome = Outcome::stale;
-      else
-        r = {Outcome::failed, "MongoDB error " + std::to_string(code) + ": " + message,
-             r.delete_refused};
-    }
-  }
-  return any_write_error;
+  return detail::for_each_write_error(reply, op_to_write.size(), [&](const detail::WriteError& e) {
+    WriteResult& r = results[op_to_write[static_cast<std::size_t>(e.index)]];
+    // A guarded upsert that found a newer record tries to insert a second one; the unique
+    // index refuses it. That is the guard saying "stale", not an error.
+    if (e.code == detail::kDuplicateKey && r.outcome == Outcome::applied)
+      r.outcome = Outcome::stale;
+    else
+      r = {Outcome::failed, "MongoDB error " + std::to_string(e.code) + ": " + e.message,
+           r.delete_refused};
+  });
 }
 
 }  // namespace lims::store

@@ -17,6 +17,7 @@
 #include "skip.hpp"
 #include "store/mongo_bson.hpp"
 #include "store/mongo_handles.hpp"
+#include "store/mongo_store.hpp"
 #include "store_contract.hpp"
 #include "sync/copy.hpp"
 
@@ -385,6 +386,58 @@ TEST_CASE("mongo: a store's identity names its servers and database, never its c
   const auto query = uri.find('?');
   CHECK(s->identity() == "mongodb://" + uri.substr(scheme, query - scheme));
   CHECK(s->identity().find('@') == std::string::npos);
+}
+
+TEST_CASE(
+    "mongo: a batch is one bulk write per plant and one to lims_guard; its tombstones add one find "
+    "per collection") {
+  const std::string base = server_uri();
+  if (base.empty()) LIMS_SKIP(kNoServer);
+  auto s = open(fresh_database(base));
+  auto* mongo = dynamic_cast<store::MongoStore*>(s.get());
+  REQUIRE(mongo != nullptr);
+  using Commands = std::map<std::string, std::uint64_t, std::less<>>;
+  // The commands `apply(writes)` sent, by name (libmongoc's command monitoring counts them).
+  auto commands_of = [&](const std::vector<store::Write>& writes) {
+    const Commands before = mongo->commands_sent();
+    const auto results = s->apply(writes);
+    for (const auto& r : results) CHECK_MESSAGE(r.outcome != store::Outcome::failed, r.error);
+    Commands sent;
+    for (const auto& [name, n] : mongo->commands_sent()) {
+      const auto was = before.find(name);
+      if (const std::uint64_t d = n - (was == before.end() ? 0 : was->second)) sent[name] = d;
+    }
+    return sent;
+  };
+  auto text = [](const Commands& c) {
+    std::string out;
+    for (const auto& [name, n] : c) out += name + ": " + std::to_string(n) + "; ";
+    return out;
+  };
+  std::vector<ImageRecord> records, newer;
+  for (std::int64_t id = 1; id <= 600; ++id) records.push_back(test::sample_record(id));
+  for (std::int64_t id = 1; id <= 600; ++id) newer.push_back(test::sample_record(id, 1000));
+  auto plant_of = [](std::int64_t id) { return kPlants[static_cast<std::size_t>(id % 3)]; };
+  std::vector<store::Write> first, second, mixed;
+  for (const auto& r : records) first.push_back(test::upsert_of(plant_of(r.id), r));
+  commands_of(first);  // the store's first batch also expires old delete markers
+
+  // 600 upserts over three plants: lims_guard, then each image collection, one update each.
+  for (const auto& r : newer) second.push_back(test::upsert_of(plant_of(r.id), r));
+  const Commands upserts = commands_of(second);
+  CHECK_MESSAGE((upserts == Commands{{"update", 4}}), text(upserts));
+
+  // Tombstones between upserts: their keys' state is read first (lims_guard and the collections
+  // concerned, one find each), and each collection's removes go in one delete command.
+  std::vector<ImageRecord> newest;
+  for (std::int64_t id = 1; id <= 600; id += 2) newest.push_back(test::sample_record(id, 2000));
+  for (const auto& r : newest) {
+    mixed.push_back(test::upsert_of(plant_of(r.id), r));
+    mixed.push_back(test::delete_of(plant_of(r.id + 1), r.id + 1));
+  }
+  const Commands with_tombstones = commands_of(mixed);
+  CHECK_MESSAGE((with_tombstones == Commands{{"delete", 3}, {"find", 4}, {"update", 4}}),
+                text(with_tombstones));
 }
 
 }  // namespace lims
