@@ -9,21 +9,6 @@
 namespace lims::store {
 namespace {
 
-/// Resets a statement when it leaves scope, so every exit path leaves it reusable.
-class Reset {
- public:
-  explicit Reset(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  Reset(const Reset&) = delete;
-  Reset& operator=(const Reset&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
 std::string what(const Write& w) {
   return std::string(plant_name(w.plant)) + " " + std::to_string(w.id);
 }

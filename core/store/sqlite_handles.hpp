@@ -1,5 +1,5 @@
 #pragma once
-// RAII owners for SQLite handles: one deleter per handle type.
+// RAII owners for SQLite handles: one deleter per handle type, and a statement's reset.
 
 #include <sqlite3.h>
 
@@ -16,5 +16,21 @@ struct SqliteFinalizer {
 
 using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
 using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
+
+/// Resets a statement (and clears its bindings) when it leaves scope, so every exit path leaves
+/// it reusable.
+class Reset {
+ public:
+  explicit Reset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Reset(const Reset&) = delete;
+  Reset& operator=(const Reset&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
 
 }  // namespace lims::store

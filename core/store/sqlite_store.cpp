@@ -27,21 +27,6 @@ bool is_transient(int rc) {
   }
 }
 
-/// Resets a statement when it leaves scope, so every exit path leaves it reusable.
-class Reset {
- public:
-  explicit Reset(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  Reset(const Reset&) = delete;
-  Reset& operator=(const Reset&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
 void bind_optional_int(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
   if (v)
     sqlite3_bind_int64(s, i, *v);
