@@ -4,20 +4,20 @@
 # Pre-fills the broker with EVENTS events of ~30 kB over PARTITIONS partitions per topic (under
 # the embedded Kafka's 5 MiB per partition), then consumes them RUNS times with each consumer,
 # each run a new group into a fresh store, and prints every run, the medians (steady rate, CPU
-# time per event, peak RSS) and the ratios of the medians. CPU time is the process's user +
-# system time over the whole run (start-up and group join included) divided by the events
-# read: a figure that moves less between machines than a rate.
+# time per event, peak RSS, minor page faults) and the ratios of the medians. CPU time is the
+# process's user + system time over the whole run (start-up and group join included) divided by
+# the events read: a figure that moves less between machines than a rate.
 #
 # KAFKA=3.8 or KAFKA=4 runs a real Apache Kafka broker of that version instead (the test
 # fixture, tests/fixtures/kafka: Java and Maven), and first runs each consumer once unmeasured:
 # the first group on a new broker creates __consumer_offsets.
 #
-# LIMS_ARGS adds arguments to every `lims consume` (a lever to try, e.g. "-X fetch.max.bytes=1048576");
+# CONSUME_ARGS adds arguments to every `lims consume` (a lever to try, e.g. "-X fetch.max.bytes=1048576");
 # GLIBC_TUNABLES set to anything leaves glibc's allocator untuned (lims then skips its mallopt()).
 # The last lims run's time-by-stage line is printed after the medians.
 #
 #   bench/consume.sh [PATH/TO/lims]
-#   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded LIMS_ARGS=
+#   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded CONSUME_ARGS=
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
@@ -26,7 +26,7 @@ PARTITIONS=${PARTITIONS:-16}
 RUNS=${RUNS:-5}
 BASELINE=${BASELINE:-1}
 KAFKA=${KAFKA:-embedded}
-LIMS_ARGS=${LIMS_ARGS:-}
+CONSUME_ARGS=${CONSUME_ARGS:-}
 if [[ ! -x $LIMS ]]; then
   "$ROOT/scripts/setup"
   cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
@@ -69,7 +69,7 @@ cat "$WORK/simulate.err" >&2
 
 # measure NAME COMMAND... (the command gets GROUP and STORE_PATH appended in that order)
 measure() {
-  local name=$1 run summary records rate mbs rss_kib cpu_s
+  local name=$1 run summary records rate mbs rss_kib cpu_s faults
   shift
   for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/bench.db*
@@ -80,19 +80,20 @@ measure() {
     mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
     rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
     cpu_s=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$WORK/run.err")
+    faults=$(awk -F': ' '/Minor \(reclaiming a frame\) page faults/ {print $2}' "$WORK/run.err")
     grep -E '^consume: time by stage' "$WORK/run.err" >"$WORK/$name.stages" || true
     [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
     echo "$name,$run,$records,$rate,$mbs,$(awk -v c="$cpu_s" -v n="$records" \
-      'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024))"
+      'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024)),$faults"
   done
 }
 lims_consume() {  # GROUP STORE_PATH
-  # shellcheck disable=SC2086 # LIMS_ARGS is a list of arguments
+  # shellcheck disable=SC2086 # CONSUME_ARGS is a list of arguments
   "$LIMS" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$1" --store "sqlite:$2" \
-    $LIMS_ARGS
+    $CONSUME_ARGS
 }
 export -f lims_consume
-export LIMS BROKERS LIMS_ARGS
+export LIMS BROKERS CONSUME_ARGS
 
 if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
   lims_consume warmup-lims "$WORK/warmup.db" >/dev/null 2>&1
@@ -101,7 +102,7 @@ if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
       "$WORK/warmup-py.db" >/dev/null 2>&1
   fi
 fi
-echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib"
+echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib,minor_faults"
 {
   measure lims bash -c 'lims_consume "$@"' _
   if [[ $BASELINE == 1 ]]; then
@@ -111,14 +112,16 @@ echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib"
 /usr/bin/python3 - "$WORK/runs.csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]),
-                           fieldnames=["consumer", "run", "records", "eps", "mbs", "cpu", "rss"]))
+                           fieldnames=["consumer", "run", "records", "eps", "mbs", "cpu", "rss",
+                                       "faults"]))
 medians = {}
 for name in dict.fromkeys(r["consumer"] for r in rows):
     mine = [r for r in rows if r["consumer"] == name]
     med = lambda k: statistics.median(float(r[k]) for r in mine)
     medians[name] = {k: med(k) for k in ("eps", "cpu", "rss")}
     print(f"{name}: median of {len(mine)} runs: {med('eps'):.0f} events/s, "
-          f"{med('mbs'):.1f} MB/s, {med('cpu'):.0f} us CPU per event, peak RSS {med('rss'):.0f} MiB")
+          f"{med('mbs'):.1f} MB/s, {med('cpu'):.0f} us CPU per event, peak RSS {med('rss'):.0f} MiB, "
+          f"{med('faults'):.0f} minor page faults")
 if "python" in medians and medians["python"]["eps"] and medians["lims"]["cpu"]:
     lims, py = medians["lims"], medians["python"]
     print(f"lims / python: {lims['eps'] / py['eps']:.1f}x the events/s, "
