@@ -16,11 +16,17 @@
 # GLIBC_TUNABLES set to anything leaves glibc's allocator untuned (lims then skips its mallopt()).
 # The last lims run's time-by-stage line is printed after the medians.
 #
-#   bench/consume.sh [PATH/TO/lims]
+# Further lims binaries (other builds) are measured the same way, taking turns with the first run
+# by run on the same pre-filled broker, and compared with it.
+#
+#   bench/consume.sh [PATH/TO/lims [OTHER/lims...]]
 #   env: EVENTS=6000 PARTITIONS=16 RUNS=5 BASELINE=1 KAFKA=embedded CONSUME_ARGS=
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIMS=${1:-$ROOT/build-release/lims}
+BUILDS=("$LIMS" "${@:2}")  # other builds to compare, named lims2, lims3, ... in the output
+NAMES=(lims)
+for ((i = 2; i <= ${#BUILDS[@]}; i++)); do NAMES+=("lims$i"); done
 EVENTS=${EVENTS:-6000}
 PARTITIONS=${PARTITIONS:-16}
 RUNS=${RUNS:-5}
@@ -67,36 +73,36 @@ echo "bench: Kafka: $KAFKA at $BROKERS" >&2
   2>"$WORK/simulate.err"
 cat "$WORK/simulate.err" >&2
 
-# measure NAME COMMAND... (the command gets GROUP and STORE_PATH appended in that order)
+# measure NAME RUN COMMAND... (the command gets GROUP and STORE_PATH appended in that order)
 measure() {
-  local name=$1 run summary records rate mbs rss_kib cpu_s faults
-  shift
-  for run in $(seq 1 "$RUNS"); do
-    rm -f "$WORK"/bench.db*
-    /usr/bin/time -v "$@" "$name-$run" "$WORK/bench.db" 2>"$WORK/run.err" >/dev/null
-    summary=$(grep -E '^consume: [0-9]+ records' "$WORK/run.err" | tail -1)
-    records=$(sed -E 's/^consume: ([0-9]+) records.*/\1/' <<<"$summary")
-    rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
-    mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
-    rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
-    cpu_s=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$WORK/run.err")
-    faults=$(awk -F': ' '/Minor \(reclaiming a frame\) page faults/ {print $2}' "$WORK/run.err")
-    grep -E '^consume: time by stage' "$WORK/run.err" >"$WORK/$name.stages" || true
-    [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
-    echo "$name,$run,$records,$rate,$mbs,$(awk -v c="$cpu_s" -v n="$records" \
-      'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024)),$faults"
-  done
+  local name=$1 run=$2 summary records rate mbs rss_kib cpu_s faults
+  shift 2
+  rm -f "$WORK"/bench.db*
+  /usr/bin/time -v "$@" "$name-$run" "$WORK/bench.db" 2>"$WORK/run.err" >/dev/null
+  summary=$(grep -E '^consume: [0-9]+ records' "$WORK/run.err" | tail -1)
+  records=$(sed -E 's/^consume: ([0-9]+) records.*/\1/' <<<"$summary")
+  rate=$(sed -E 's/.*steady rate ([0-9]+) events\/s.*/\1/' <<<"$summary")
+  mbs=$(sed -E 's/.*events\/s, ([0-9.]+) MB\/s.*/\1/' <<<"$summary")
+  rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/run.err")
+  cpu_s=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$WORK/run.err")
+  faults=$(awk -F': ' '/Minor \(reclaiming a frame\) page faults/ {print $2}' "$WORK/run.err")
+  grep -E '^consume: time by stage' "$WORK/run.err" >"$WORK/$name.stages" || true
+  [[ $records == "$EVENTS" ]] || echo "bench: warning: $name run $run read $records of $EVENTS" >&2
+  echo "$name,$run,$records,$rate,$mbs,$(awk -v c="$cpu_s" -v n="$records" \
+    'BEGIN {printf "%.1f", n ? c * 1e6 / n : 0}'),$((rss_kib / 1024)),$faults"
 }
-lims_consume() {  # GROUP STORE_PATH
+lims_consume() {  # LIMS GROUP STORE_PATH
   # shellcheck disable=SC2086 # CONSUME_ARGS is a list of arguments
-  "$LIMS" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$1" --store "sqlite:$2" \
+  "$1" consume -b "$BROKERS" --exit-at-end --progress 0 --group "$2" --store "sqlite:$3" \
     $CONSUME_ARGS
 }
 export -f lims_consume
-export LIMS BROKERS CONSUME_ARGS
+export BROKERS CONSUME_ARGS
 
 if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
-  lims_consume warmup-lims "$WORK/warmup.db" >/dev/null 2>&1
+  for i in "${!BUILDS[@]}"; do
+    lims_consume "${BUILDS[$i]}" "warmup-lims$i" "$WORK/warmup$i.db" >/dev/null 2>&1
+  done
   if [[ $BASELINE == 1 ]]; then
     /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS" warmup-python \
       "$WORK/warmup-py.db" >/dev/null 2>&1
@@ -104,9 +110,15 @@ if [[ $KAFKA != embedded ]]; then  # warm-up runs, not measured
 fi
 echo "consumer,run,records,events_per_s,mb_per_s,cpu_us_per_event,peak_rss_mib,minor_faults"
 {
-  measure lims bash -c 'lims_consume "$@"' _
+  for run in $(seq 1 "$RUNS"); do  # the builds take turns, run by run
+    for i in "${!BUILDS[@]}"; do
+      measure "${NAMES[$i]}" "$run" bash -c 'lims_consume "$@"' _ "${BUILDS[$i]}"
+    done
+  done
   if [[ $BASELINE == 1 ]]; then
-    measure python /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS"
+    for run in $(seq 1 "$RUNS"); do
+      measure python "$run" /usr/bin/python3 "$ROOT/bench/baseline_consumer.py" "$BROKERS"
+    done
   fi
 } | tee "$WORK/runs.csv"
 /usr/bin/python3 - "$WORK/runs.csv" <<'PY'
@@ -122,8 +134,13 @@ for name in dict.fromkeys(r["consumer"] for r in rows):
     print(f"{name}: median of {len(mine)} runs: {med('eps'):.0f} events/s, "
           f"{med('mbs'):.1f} MB/s, {med('cpu'):.0f} us CPU per event, peak RSS {med('rss'):.0f} MiB, "
           f"{med('faults'):.0f} minor page faults")
-if "python" in medians and medians["python"]["eps"] and medians["lims"]["cpu"]:
-    lims, py = medians["lims"], medians["python"]
+lims = medians["lims"]
+for name, m in medians.items():
+    if name.startswith("lims") and name != "lims" and lims["eps"] and lims["cpu"]:
+        print(f"{name} / lims: {m['eps'] / lims['eps']:.2f}x the events/s, "
+              f"{m['cpu'] / lims['cpu']:.2f}x the CPU per event")
+if "python" in medians and medians["python"]["eps"] and lims["cpu"]:
+    py = medians["python"]
     print(f"lims / python: {lims['eps'] / py['eps']:.1f}x the events/s, "
           f"{py['cpu'] / lims['cpu']:.1f}x less CPU per event")
 PY
