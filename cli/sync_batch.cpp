@@ -1,7 +1,6 @@
 // lims sync-batch: the batch baseline, copying producer to consumer as the LIMS DB Synchronizer.
 
 #include <chrono>
-#include <thread>
 
 #include "commands.hpp"
 #include "common/log.hpp"
@@ -56,13 +55,6 @@ struct BatchMetrics {
   }
 };
 
-/// Sleeps until `deadline`, waking early on SIGINT/SIGTERM (checked every 100 ms).
-void wait_until(std::chrono::steady_clock::time_point deadline) {
-  while (!stop_flag() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        std::chrono::milliseconds(100), deadline - std::chrono::steady_clock::now()));
-}
-
 int run_sync_batch(const SyncBatchOptions& o) {
   const auto listen = o.http.server();
   install_stop_handlers();
@@ -104,8 +96,7 @@ int run_sync_batch(const SyncBatchOptions& o) {
     clock.enter(sync::copy_stage::wait);
     log::line(sync::stages_line(stages, images, "sync-batch"));
     if (o.once || stop_flag()) return 0;
-    wait_until(next);
-    if (stop_flag()) return 0;
+    if (wait_for_stop(next)) return 0;
   }
 }
 

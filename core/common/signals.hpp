@@ -20,5 +20,8 @@ void arm_shutdown_deadline(std::chrono::milliseconds timeout);
 void block_stop_signals();
 /// Waits until SIGINT or SIGTERM arrives (after block_stop_signals()). Returns the signal.
 int wait_for_stop_signal();
+/// Waits until stop_flag() is raised (woken by the signal itself) or `deadline` passes; returns
+/// whether it was raised.
+bool wait_for_stop(std::chrono::steady_clock::time_point deadline);
 
 }  // namespace lims
