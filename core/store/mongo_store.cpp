@@ -68,6 +68,10 @@ MongoStore::MongoStore(const std::string& uri, const OpenOptions& options)
     mongoc_uri_set_option_as_bool(uri_.get(), MONGOC_URI_RETRYWRITES, true);
   if (!mongoc_uri_has_option(uri_.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
     mongoc_uri_set_option_as_int32(uri_.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+  // A server that stops answering (a node gone without closing its connections) fails an
+  // operation after 30 s, to be retried, rather than after libmongoc's 5 minutes.
+  if (!mongoc_uri_has_option(uri_.get(), MONGOC_URI_SOCKETTIMEOUTMS))
+    mongoc_uri_set_option_as_int32(uri_.get(), MONGOC_URI_SOCKETTIMEOUTMS, 30000);
   client_.reset(mongoc_client_new_from_uri_with_error(uri_.get(), &error));
   if (!client_) throw Error("store " + masked_ + ": " + error.message, ExitCode::usage);
   mongoc_client_set_appname(client_.get(), "lims");

@@ -24,7 +24,8 @@ namespace lims::store {
 class MongoStore final : public ImageStore {
  public:
   /// Connects (bounded by serverSelectionTimeoutMS, default 10 s; else lims::Error unreachable)
-  /// and, unless read-only, makes sure each collection has a unique index on id.
+  /// and, unless read-only, makes sure each collection has a unique index on id. An operation the
+  /// server does not answer fails after socketTimeoutMS, default 30 s, as a TransientError.
   MongoStore(const std::string& uri, const OpenOptions& options);
 
   std::vector<WriteResult> apply(std::span<const Write> writes) override;

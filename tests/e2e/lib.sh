@@ -135,13 +135,14 @@ url_of() {
 
 # get URL [ACCEPT]: prints "STATUS CONTENT-TYPE" on the first line, then the body. A reader that
 # stops early (get URL | head -1) is no error.
-get() {
+get() {  # URL [ACCEPT]: prints "STATUS CONTENT-TYPE", then the body; GET_TIMEOUT s (10) at most
   "$PY" - "$@" <<'PY'
 import os, sys, urllib.request, urllib.error
 url = sys.argv[1]
 headers = {"Accept": sys.argv[2]} if len(sys.argv) > 2 else {}
 try:
-    r = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
+    r = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                               timeout=float(os.environ.get("GET_TIMEOUT", "10")))
 except urllib.error.HTTPError as e:
     r = e
 body = r.read()

@@ -4,7 +4,9 @@
 # stopped, /readyz turns 503 naming the store, get-image and total answer 503 with a JSON error
 # (never a 500), and /healthz stays 200 (the pod is taken out of the Service, not restarted).
 # With the server back (and refilled: the test server keeps its data in memory), /readyz and
-# get-image answer 200 again, the same record, from the same process.
+# get-image answer 200 again, the same record, from the same process. With the server hung
+# (SIGSTOP: a node gone without a word), a request answers 503 after the socket timeout (30 s)
+# and the driver's one retry.
 #   usage: read_store_down.sh PATH/TO/lims    (KEEP_WORK=1 keeps the work directory)
 set -euo pipefail
 LIMS=$(realpath "${1:?usage: read_store_down.sh PATH/TO/lims}")
@@ -77,6 +79,20 @@ wait_until 60 "/readyz answering 200 again" answers "$URL/readyz" 200
 same_record() { get "$URL/image-plant/tomato/$ID" >after.http && cmp -s before.http after.http; }
 wait_until 60 "get-image answering tomato $ID as before" same_record
 alive
+
+step "the store hangs (SIGSTOP): get-image answers 503 within about a minute (a 30 s socket timeout, and the driver's one retry), not libmongoc's 5 minutes"
+MONGO_PID=$(tr -dc '0-9' <"$WORK/mongo/pid")
+kill -STOP "$MONGO_PID"
+started=$SECONDS
+GET_TIMEOUT=120 get "$URL/image-plant/tomato/$ID" >hung.http || true
+took=$((SECONDS - started))
+kill -CONT "$MONGO_PID"
+[[ $(head -1 hung.http) == "503 application/json" ]] ||
+  fail "get-image with the store hung: '$(head -1 hung.http)' after $took s (expected 503 within about a minute)"
+alive
+wait_until 60 "get-image answering tomato $ID again once the store resumes" same_record
+say "ok: 503 after $took s with the store hung; 200 again once it resumed"
+
 kill -TERM "$SERVE"
 code=0; wait "$SERVE" || code=$?
 [[ $code == 0 ]] || fail "lims serve exited $code on SIGTERM"
