@@ -20,10 +20,10 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "kafka/mock_cluster.hpp"
 #include "forwarding_store.hpp"
-#include "skip.hpp"
+#include "kafka/mock_cluster.hpp"
 #include "scenario.hpp"
+#include "skip.hpp"
 
 namespace lims {
 using namespace test;
@@ -39,21 +39,18 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// A store that takes `pace` for every write (injected latency, as of a slow disk: nothing to wait
-/// for), so that a stream of a few hundred records lasts long enough for a fault to land in its
-/// middle. Writes one batch at a time, so that several consumers can share it. With a gate, it
-/// holds every write that comes once the gate's condition holds, until open(): a fault then
+/// A store that writes one batch at a time, so that several consumers can share it, and with a
+/// gate holds every write that comes once the gate's condition holds, until open(): a fault then
 /// begins exactly at its mark, however loaded the machine, with the rest of the stream to come.
-class PacedStore final : public test::ForwardingStore {
+class GatedStore final : public test::ForwardingStore {
  public:
-  PacedStore(store::ImageStore& inner, milliseconds pace) : ForwardingStore(inner), pace_(pace) {}
+  explicit GatedStore(store::ImageStore& inner) : ForwardingStore(inner) {}
   std::vector<store::WriteResult> apply(std::span<const store::Write> writes) override {
     {
       std::unique_lock lock(gate_mutex_);
       gate_cv_.wait(lock, [&] { return !reached_ || !reached_(); });
     }
     std::lock_guard lock(mutex_);
-    std::this_thread::sleep_for(pace_);
     return inner_.apply(writes);
   }
   /// Holds writes once `reached()` is true, until open().
@@ -70,7 +67,6 @@ class PacedStore final : public test::ForwardingStore {
   }
 
  private:
-  milliseconds pace_;
   std::mutex mutex_;
   std::mutex gate_mutex_;
   std::condition_variable gate_cv_;
@@ -120,11 +116,17 @@ Prepared prepare_small_batches(const std::string& stem) {
   return p;
 }
 
-/// What a fault sees of the stream it disturbs.
+/// What a fault sees of the stream it disturbs. The stream's writes are held from the fault's
+/// mark until the fault has begun: its first wait on the stream (or its end) lets them go on, so
+/// the rest of the stream runs into the fault whatever the machine's speed.
 struct FaultContext {
   const sync::StreamSync& stream;
+  GatedStore& gate;
+  /// The fault is in effect: the stream's writes go on.
+  void begun() const { gate.open(); }
   /// Waits until the stream has committed `records` records or has ended; whether it had.
   bool committed(std::uint64_t records, milliseconds timeout = 30s) const {
+    begun();
     stream.wait_for(
         [&](const sync::StreamCounters& c) { return c.ended || c.committed_records >= records; },
         timeout);
@@ -132,6 +134,7 @@ struct FaultContext {
   }
   /// Keeps the fault on for `duration`, or until the stream has ended.
   void hold(milliseconds duration) const {
+    begun();
     stream.wait_for([](const sync::StreamCounters& c) { return c.ended.load(); }, duration);
   }
 };
@@ -147,10 +150,6 @@ struct FaultRun {
   sync::StreamSnapshot summary;
 };
 
-/// How long each write takes at least: a batch of 20 every 25 ms, so that the scenario's few
-/// hundred records take a second or more to write around the fault.
-constexpr milliseconds kPace = 25ms;
-
 /// A stream must end this long after its fault ends; then the watchdog stops it.
 constexpr milliseconds kFinishWithin = 30s;
 
@@ -162,14 +161,15 @@ FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& 
   std::atomic<bool> stop{false};
   std::exception_ptr fault_error;
   const auto t0 = Clock::now();
-  PacedStore paced(store, kPace);
-  sync::StreamSync stream(config, paced, bad, fault_options());
-  paced.gate([&] { return stream.counters().committed_records >= after; });
+  GatedStore gated(store);
+  sync::StreamSync stream(config, gated, bad, fault_options());
+  gated.gate([&] { return stream.counters().committed_records >= after; });
   std::thread driver([&] {
-    const FaultContext ctx{stream};
+    const FaultContext ctx{stream, gated};
     try {
-      const bool reached = ctx.committed(after, 60s);
-      paced.open();  // whatever happened: the stream must be able to go on
+      const bool reached = stream.wait_for(
+          [&](const sync::StreamCounters& c) { return c.ended || c.committed_records >= after; },
+          60s);
       if (reached && !stream.counters().ended) {
         out.fired_at = stream.counters().committed_records.load();
         const auto f0 = Clock::now();
@@ -177,9 +177,9 @@ FaultRun run_with_fault(const kafka::ConsumerConfig& config, store::ImageStore& 
         out.fault_s = seconds_since(f0);
       }
     } catch (...) {
-      paced.open();
       fault_error = std::current_exception();
     }
+    gated.open();  // whatever happened: the stream must be able to go on
     if (!stream.wait_for([](const sync::StreamCounters& c) { return c.ended.load(); },
                          kFinishWithin)) {
       out.timed_out = true;
@@ -232,7 +232,6 @@ void check_survived(const FaultRun& run, const Prepared& p, const kafka::Consume
   check_store(store, p.events);
 }
 
-
 /// The point at which faults begin: a quarter of the scenario committed.
 std::uint64_t quarter(const Prepared& p) { return p.events.size() / 4; }
 
@@ -277,6 +276,7 @@ void push_and_drain(kafka::MockCluster& cluster, MockRequest request,
                     const std::vector<MockError>& errors, int delay_ms, const FaultContext& ctx) {
   for (std::int32_t b = 1; b <= cluster.brokers(); ++b)
     cluster.push_broker_request_errors(b, request, errors, delay_ms);
+  ctx.begun();
   auto drained = [&] {
     for (std::int32_t b = 1; b <= cluster.brokers(); ++b)
       if (cluster.pending_broker_errors(b, request) > 0) return false;
@@ -411,16 +411,20 @@ TEST_CASE("fault: mock: OffsetCommit requests fail while a second member joins t
   const Prepared p = prepare_on(cluster, "join");
   const auto config = fault_config(p, cluster.bootstrap_servers());
   auto store = store::open_store("sqlite::memory:");
-  PacedStore shared(*store, kPace);  // both members write into it
+  GatedStore shared(*store);  // both members write into it
   QuietBadRecords bad1, bad2;
   sync::StreamOptions options = fault_options();
   options.exit_at_end = false;  // members run until stopped
 
   Member first(config, shared, bad1, options);
+  // The first member's writes are held at a quarter, so that the rest is read, written and not
+  // committed once commits fail.
+  shared.gate([&] { return first.counters().committed_records >= quarter(p); });
   REQUIRE(first.wait_for([&] { return first.counters().committed_records >= quarter(p); }, 30s));
   // Every commit fails from now on, the synchronous one of the first member's revoke included.
   cluster.push_request_errors(MockRequest::offset_commit,
                               std::vector<MockError>(1000, MockError::request_timed_out));
+  shared.open();
   const auto t0 = Clock::now();
   Member second(config, shared, bad2, options);
   // The rebalance completes all the same: the second member re-reads the uncommitted tail of
